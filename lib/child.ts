@@ -1,0 +1,269 @@
+/**
+ * One MCP server child process: spawned without a shell, stdout split into
+ * lines, stderr drained into the log, stopped in the order the MCP stdio
+ * transport asks for (stdin EOF, SIGTERM, SIGKILL), process group included.
+ *
+ * @module
+ */
+
+import type { Logger } from "@logtape/logtape";
+import { LineOverflow, LineStream } from "./line_stream.ts";
+
+/** Longest stderr line logged whole; longer ones are logged truncated. */
+const MAX_STDERR_LINE_BYTES = 16 * 1024;
+
+/** Options for {@linkcode McpChild.spawn}. */
+export interface McpChildOptions {
+  /** Arguments, passed literally. */
+  args: string[];
+  /** The child's complete environment. */
+  env: Record<string, string>;
+  /** Longest stdout line passed on, in bytes. */
+  maxLineBytes: number;
+  /** Receives the child's stderr lines. */
+  logger: Logger;
+  /**
+   * Working directory.
+   *
+   * @default {the runner's}
+   */
+  cwd?: string;
+}
+
+/** Outcome of {@linkcode McpChild.stop}. */
+export interface StopResult {
+  /** The child's exit status. */
+  status: Deno.CommandStatus;
+  /** The last stage needed: `eof`, `SIGTERM` or `SIGKILL`. */
+  stage: "eof" | "SIGTERM" | "SIGKILL";
+}
+
+const IS_WINDOWS = Deno.build.os === "windows";
+
+/** A running MCP server. */
+export class McpChild {
+  /** Process id (and, on Unix, process group id). */
+  readonly pid: number;
+  /** The program that was started. */
+  readonly command: string;
+  /** Resolves with the exit status once the process has exited. */
+  readonly status: Promise<Deno.CommandStatus>;
+  /** stdout, one line (or overflow marker) at a time. Read it exactly once. */
+  readonly lines: ReadableStream<Uint8Array | LineOverflow>;
+  /** Resolves when stderr has been read to its end. */
+  readonly stderrDone: Promise<void>;
+
+  #process: Deno.ChildProcess;
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #queuedBytes = 0;
+  #stdinClosed = false;
+  #exited = false;
+  #stopping: Promise<StopResult> | undefined;
+
+  private constructor(
+    command: string,
+    process: Deno.ChildProcess,
+    options: McpChildOptions,
+  ) {
+    this.command = command;
+    this.#process = process;
+    this.pid = process.pid;
+    this.status = process.status.then((status) => {
+      this.#exited = true;
+      return status;
+    });
+    this.#writer = process.stdin.getWriter();
+    // A failed write surfaces through write(); keep closed() from being unhandled.
+    this.#writer.closed.catch(() => {});
+    this.lines = process.stdout.pipeThrough(
+      new LineStream({ maxLineBytes: options.maxLineBytes }),
+    );
+    this.stderrDone = drainStderr(process.stderr, options.logger);
+  }
+
+  /**
+   * Starts an MCP server with piped stdio, in its own process group on Unix.
+   *
+   * @param command The executable.
+   * @param options Arguments, environment, limits, logger.
+   * @returns The running child.
+   * @throws {Deno.errors.NotFound} If the executable does not exist.
+   */
+  static spawn(command: string, options: McpChildOptions): McpChild {
+    const process = new Deno.Command(command, {
+      args: options.args,
+      env: options.env,
+      clearEnv: true,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+      // Its own process group, so that stop() reaches grandchildren (npx -> node).
+      detached: !IS_WINDOWS,
+    }).spawn();
+    return new McpChild(command, process, options);
+  }
+
+  /** Bytes handed to {@linkcode write} that the child has not read yet. */
+  get queuedBytes(): number {
+    return this.#queuedBytes;
+  }
+
+  /** Whether the process has exited. */
+  get exited(): boolean {
+    return this.#exited;
+  }
+
+  /**
+   * Writes bytes to the child's stdin, in call order.
+   *
+   * @param bytes One or more complete lines.
+   * @returns Resolves once the pipe has taken the bytes.
+   * @throws {Deno.errors.BrokenPipe} If the child has gone.
+   */
+  async write(bytes: Uint8Array): Promise<void> {
+    if (this.#stdinClosed) {
+      throw new Deno.errors.BrokenPipe(
+        "Cannot write to MCP server: stdin is closed",
+      );
+    }
+    this.#queuedBytes += bytes.length;
+    try {
+      await this.#writer.write(bytes);
+    } finally {
+      this.#queuedBytes -= bytes.length;
+    }
+  }
+
+  /** Closes stdin: the polite request to exit. Safe to call twice. */
+  async closeStdin(): Promise<void> {
+    if (this.#stdinClosed) return;
+    this.#stdinClosed = true;
+    try {
+      await this.#writer.close();
+    } catch {
+      // already broken: the child has exited
+    }
+  }
+
+  /**
+   * Stops the child: stdin EOF, wait `graceMs`, SIGTERM to the group, wait
+   * `graceMs`, SIGKILL to the group. Grandchildren left in the group after
+   * the child exits are stopped the same way. Safe to call more than once.
+   *
+   * @param graceMs Wait at each stage.
+   * @returns The exit status and the stage that ended it.
+   */
+  stop(graceMs: number): Promise<StopResult> {
+    this.#stopping ??= this.#stop(graceMs);
+    return this.#stopping;
+  }
+
+  /**
+   * Sends SIGKILL to the child and its group at once, for a forced exit.
+   */
+  killNow(): void {
+    this.#signal("SIGKILL");
+  }
+
+  async #stop(graceMs: number): Promise<StopResult> {
+    // Not awaited: a child that stops reading would hold the close forever.
+    void this.closeStdin();
+    let stage: StopResult["stage"] = "eof";
+    if (!await settlesWithin(this.status, graceMs)) {
+      stage = "SIGTERM";
+      this.#signal("SIGTERM");
+      if (!await settlesWithin(this.status, graceMs)) {
+        stage = "SIGKILL";
+        this.#signal("SIGKILL");
+      }
+    }
+    const status = await this.status;
+    await this.#stopGroup(graceMs);
+    return { status, stage };
+  }
+
+  /** After the leader exited: stop whatever is left in its process group. */
+  async #stopGroup(graceMs: number): Promise<void> {
+    if (IS_WINDOWS || !this.#groupAlive()) return;
+    this.#signal("SIGTERM");
+    const deadline = Date.now() + graceMs;
+    while (this.#groupAlive() && Date.now() < deadline) await delay(20);
+    if (this.#groupAlive()) this.#signal("SIGKILL");
+  }
+
+  #groupAlive(): boolean {
+    try {
+      Deno.kill(-this.pid, 0 as unknown as Deno.Signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  #signal(signal: "SIGTERM" | "SIGKILL"): void {
+    if (!IS_WINDOWS) {
+      try {
+        Deno.kill(-this.pid, signal);
+        return;
+      } catch {
+        // no such group: fall back to the process itself
+      }
+    }
+    try {
+      this.#process.kill(signal);
+    } catch {
+      // already exited
+    }
+  }
+}
+
+async function drainStderr(
+  stderr: ReadableStream<Uint8Array>,
+  logger: Logger,
+): Promise<void> {
+  const decoder = new TextDecoder();
+  try {
+    for await (
+      const line of stderr.pipeThrough(
+        new LineStream({ maxLineBytes: MAX_STDERR_LINE_BYTES }),
+      )
+    ) {
+      if (line instanceof LineOverflow) {
+        logger.info("stderr: {line}… ({size} bytes, truncated)", {
+          line: decoder.decode(line.head),
+          size: line.size,
+        });
+      } else {
+        logger.info("stderr: {line}", { line: decoder.decode(line) });
+      }
+    }
+  } catch (error) {
+    logger.debug("Cannot read stderr: {error}", { error });
+  }
+}
+
+/**
+ * Waits for `ms` milliseconds.
+ *
+ * @param ms Milliseconds.
+ * @returns Resolves after the delay.
+ */
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function settlesWithin(
+  promise: Promise<unknown>,
+  ms: number,
+): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((resolve) =>
+    timer = setTimeout(() => resolve(false), ms)
+  );
+  try {
+    return await Promise.race([promise.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * Logging setup: LogTape records written to stderr, as text or JSON lines.
+ *
+ * stdout is never used for logs. Message bodies are logged only at debug and
+ * trace; environment values are never logged.
+ *
+ * @module
+ */
+
+import {
+  configureSync,
+  getJsonLinesFormatter,
+  getLogger,
+  getTextFormatter,
+  type Logger,
+  type LogLevel,
+  type LogRecord,
+  resetSync,
+  type Sink,
+} from "@logtape/logtape";
+
+/** Root category of every logger of the runner. */
+export const LOG_CATEGORY = "mcp-server-runner";
+
+/** The log levels accepted by `--log-level`, from most to least verbose. */
+export const LOG_LEVELS: readonly LogLevel[] = [
+  "trace",
+  "debug",
+  "info",
+  "warning",
+  "error",
+  "fatal",
+];
+
+/** Output formats accepted by `--log-format`. */
+export type LogFormat = "text" | "json";
+
+/** Options for {@linkcode configureLogging}. */
+export interface LoggingOptions {
+  /** Least severe level written. */
+  level: LogLevel;
+  /** `text` for people, `json` for one JSON object per line. */
+  format: LogFormat;
+  /**
+   * Where formatted lines go.
+   *
+   * @default {writes synchronously to stderr}
+   */
+  write?: (line: string) => void;
+}
+
+/**
+ * Configures LogTape for the runner's category. Call once, from `main.ts`.
+ *
+ * @param options Level, format and destination.
+ */
+export function configureLogging(options: LoggingOptions): void {
+  const encoder = new TextEncoder();
+  const write = options.write ?? ((line: string) => {
+    try {
+      writeAll(encoder.encode(line));
+    } catch {
+      // stderr is gone (closed pipe): logging must never take the runner down
+    }
+  });
+  const formatter = options.format === "json"
+    ? getJsonLinesFormatter()
+    : getTextFormatter({
+      timestamp: "date-time-tz",
+      value: (value) =>
+        typeof value === "string"
+          ? value
+          : JSON.stringify(value) ?? String(value),
+    });
+  const sink: Sink = (record: LogRecord) => write(formatter(record));
+  configureSync({
+    reset: true,
+    sinks: { stderr: sink },
+    loggers: [
+      {
+        category: [LOG_CATEGORY],
+        lowestLevel: options.level,
+        sinks: ["stderr"],
+      },
+      {
+        category: ["logtape", "meta"],
+        lowestLevel: "warning",
+        sinks: ["stderr"],
+      },
+    ],
+  });
+}
+
+/** Removes the logging configuration (used by tests). */
+export function resetLogging(): void {
+  resetSync();
+}
+
+/**
+ * Returns a logger below the runner's root category.
+ *
+ * @param names Sub-category, such as `["session"]`.
+ * @returns The logger.
+ */
+export function logger(...names: string[]): Logger {
+  return getLogger([LOG_CATEGORY, ...names]);
+}
+
+function writeAll(bytes: Uint8Array): void {
+  let offset = 0;
+  while (offset < bytes.length) {
+    offset += Deno.stderr.writeSync(bytes.subarray(offset));
+  }
+}

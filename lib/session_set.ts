@@ -1,0 +1,68 @@
+/**
+ * The registry of live sessions that the server and the shutdown share.
+ *
+ * @module
+ */
+
+/** What the registry needs of a session. */
+export interface Session {
+  /** Short id used in logs. */
+  readonly id: string;
+  /** Resolves when the session has ended and its child has stopped. */
+  readonly done: Promise<void>;
+  /** Ends the session because the runner is stopping. */
+  shutdown(): Promise<void>;
+  /** Kills the session's child at once. */
+  killNow(): void;
+}
+
+/**
+ * Live sessions. A session leaves the set when its `done` settles. Disposing
+ * the set shuts every session down and waits until every child has stopped.
+ */
+export class SessionSet implements AsyncDisposable {
+  #live = new Set<Session>();
+  #total = 0;
+
+  /** Number of live sessions. */
+  get size(): number {
+    return this.#live.size;
+  }
+
+  /** Number of sessions ever added. */
+  get total(): number {
+    return this.#total;
+  }
+
+  /**
+   * Registers a session until its `done` settles.
+   *
+   * @param session The session.
+   */
+  add(session: Session): void {
+    this.#live.add(session);
+    this.#total++;
+    const remove = () => this.#live.delete(session);
+    session.done.then(remove, remove);
+  }
+
+  /**
+   * Shuts every session down and waits for their children to stop.
+   *
+   * @returns Resolves when every session has ended.
+   */
+  async shutdown(): Promise<void> {
+    const sessions = [...this.#live];
+    await Promise.allSettled(sessions.map((session) => session.shutdown()));
+  }
+
+  /** Kills every child at once (a second termination signal). */
+  killAll(): void {
+    for (const session of this.#live) session.killNow();
+  }
+
+  /** Same as {@linkcode SessionSet.shutdown}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown();
+  }
+}

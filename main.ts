@@ -1,0 +1,197 @@
+#!/usr/bin/env -S deno run --allow-net --allow-run --allow-env --allow-read
+/**
+ * mcp-server-runner: serves a stdio MCP server to network clients over
+ * WebSocket, one child process per client.
+ *
+ * This file owns every process-wide effect: arguments, environment, signal
+ * handlers, the listening socket and the exit code.
+ *
+ * @module
+ */
+
+import denoConfig from "./deno.json" with { type: "json" };
+import { ConfigError, helpText, parseConfig } from "./lib/config.ts";
+import { createHandler } from "./lib/handler.ts";
+import { configureLogging, logger } from "./lib/log.ts";
+import { SessionSet } from "./lib/session_set.ts";
+import { findProgram } from "./lib/which.ts";
+
+/** The runner's version, from deno.json. */
+export const VERSION: string = denoConfig.version;
+
+const encoder = new TextEncoder();
+
+function print(stream: "stdout" | "stderr", text: string): void {
+  const target = stream === "stdout" ? Deno.stdout : Deno.stderr;
+  const bytes = encoder.encode(text.endsWith("\n") ? text : text + "\n");
+  let offset = 0;
+  while (offset < bytes.length) {
+    offset += target.writeSync(bytes.subarray(offset));
+  }
+}
+
+function readEnvFile(path: string): string | undefined {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw new ConfigError(
+      `Cannot start: cannot read env file "${path}": ${
+        (error as Error).message
+      }`,
+    );
+  }
+}
+
+function urlHost(hostname: string): string {
+  return hostname.includes(":") ? `[${hostname}]` : hostname;
+}
+
+/**
+ * Runs the runner until SIGINT or SIGTERM, then shuts down in order.
+ *
+ * @param args Command-line arguments.
+ * @returns The exit code.
+ */
+export async function main(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseConfig(args, { env: Deno.env.toObject(), readEnvFile });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      print("stderr", error.message);
+      return 2;
+    }
+    throw error;
+  }
+  if (parsed.kind === "help") {
+    print("stdout", helpText(VERSION));
+    return 0;
+  }
+  if (parsed.kind === "version") {
+    print("stdout", `mcp-server-runner ${VERSION}`);
+    return 0;
+  }
+  const config = parsed.config;
+  configureLogging({ level: config.logLevel, format: config.logFormat });
+  const log = logger();
+
+  const resolved = await findProgram(config.program, {
+    path: config.childEnv.PATH ?? config.childEnv.Path,
+    pathExt: config.childEnv.PATHEXT,
+    cwd: Deno.cwd(),
+  });
+  if (resolved === undefined) {
+    const source = args.includes("--") || !Deno.env.get("PROGRAM")
+      ? "the command"
+      : "PROGRAM";
+    print(
+      "stderr",
+      `Cannot start: ${source} names a program that was not found on PATH or is not executable, received "${config.program}"`,
+    );
+    return 2;
+  }
+
+  const sessions = new SessionSet();
+  let stopping = false;
+  const stopRequested = Promise.withResolvers<string>();
+  const signals: Deno.Signal[] = Deno.build.os === "windows"
+    ? ["SIGINT", "SIGBREAK"]
+    : ["SIGINT", "SIGTERM"];
+  const onSignal = (signal: Deno.Signal) => () => {
+    if (!stopping) {
+      stopRequested.resolve(signal);
+      return;
+    }
+    log.warning("Received {signal} again: killing every MCP server now", {
+      signal,
+    });
+    sessions.killAll();
+    Deno.exit(1);
+  };
+  const listeners = signals.map((signal) =>
+    [signal, onSignal(signal)] as const
+  );
+  for (const [signal, listener] of listeners) {
+    Deno.addSignalListener(signal, listener);
+  }
+
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve(
+      {
+        hostname: config.host,
+        port: config.port,
+        onListen: ({ hostname, port }) => {
+          const base = `${urlHost(hostname)}:${port}`;
+          log.info(
+            "Listening on ws://{base}/ (health: http://{base}/healthz), serving {command}",
+            { base, command: [config.program, ...config.args].join(" ") },
+          );
+          if (config.envFile) {
+            log.info("Loaded environment from {file}", {
+              file: config.envFile,
+            });
+          }
+        },
+      },
+      createHandler({
+        program: config.program,
+        args: config.args,
+        env: config.childEnv,
+        maxSessions: config.maxSessions,
+        maxMessageBytes: config.maxMessageBytes,
+        maxInFlight: config.maxInFlight,
+        shutdownGraceMs: config.shutdownGraceMs,
+        sendTimeoutMs: config.sendTimeoutMs,
+        keepaliveSeconds: config.keepaliveSeconds,
+        sessions,
+        version: VERSION,
+        logger: logger("ws"),
+        isStopping: () => stopping,
+      }),
+    );
+  } catch (error) {
+    for (const [signal, listener] of listeners) {
+      Deno.removeSignalListener(signal, listener);
+    }
+    print(
+      "stderr",
+      `Cannot start: cannot listen on ${urlHost(config.host)}:${config.port}: ${
+        (error as Error).message
+      }`,
+    );
+    return 1;
+  }
+
+  const signal = await Promise.race([
+    stopRequested.promise,
+    server.finished.then(() => ""),
+  ]);
+  stopping = true;
+  log.info(
+    "Received {signal}: closing {count} sessions and stopping their MCP servers",
+    {
+      signal: signal || "server end",
+      count: sessions.size,
+    },
+  );
+  await sessions.shutdown();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    server.shutdown(),
+    new Promise<void>((resolve) =>
+      timer = setTimeout(resolve, config.shutdownGraceMs + 1000)
+    ),
+  ]);
+  clearTimeout(timer);
+  for (const [signal, listener] of listeners) {
+    Deno.removeSignalListener(signal, listener);
+  }
+  log.info("Stopped");
+  return 0;
+}
+
+if (import.meta.main) {
+  Deno.exitCode = await main(Deno.args);
+}
