@@ -193,13 +193,15 @@ export function parseConfig(
       },
     });
   } catch (error) {
-    const detail = error instanceof Error
-      ? error.message.split("\n")[0]
-      : String(error);
-    throw new ConfigError(
-      `Cannot start: ${detail} (put the MCP server's command after "--"; see --help)`,
-      { cause: error },
-    );
+    const text = error instanceof Error ? error.message : String(error);
+    const option = /'(-[^' ]*)/.exec(text)?.[1];
+    const code = (error as { code?: string }).code;
+    const detail = code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && option
+      ? `unknown option "${option}" (put the MCP server's command and its options after "--")`
+      : code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && option
+      ? `option "${option}" needs a value`
+      : text.split("\n")[0];
+    throw new ConfigError(`Cannot start: ${detail}`, { cause: error });
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
   if (values.help) return { kind: "help" };

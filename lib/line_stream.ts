@@ -136,13 +136,15 @@ export class LineStream
     this.#keepTail(line);
   }
 
+  /** Keeps the last bytes seen, one more than shown in case it is a "\r". */
   #keepTail(part: Uint8Array): void {
-    if (part.length >= OVERFLOW_EDGE_BYTES) {
-      this.#tail = part.slice(part.length - OVERFLOW_EDGE_BYTES);
+    const keep = OVERFLOW_EDGE_BYTES + 1;
+    if (part.length >= keep) {
+      this.#tail = part.slice(part.length - keep);
       return;
     }
     const joined = concat([this.#tail, part], this.#tail.length + part.length);
-    this.#tail = joined.slice(Math.max(0, joined.length - OVERFLOW_EDGE_BYTES));
+    this.#tail = joined.slice(Math.max(0, joined.length - keep));
   }
 
   #emit(
@@ -155,6 +157,7 @@ export class LineStream
         size -= 1;
         tail = tail.subarray(0, tail.length - 1);
       }
+      tail = tail.subarray(Math.max(0, tail.length - OVERFLOW_EDGE_BYTES));
       controller.enqueue(new LineOverflow(size, this.#head, tail));
       this.#overflowSize = -1;
       this.#head = new Uint8Array(0);

@@ -1,0 +1,145 @@
+import assert from "node:assert/strict";
+import {
+  checkChildLine,
+  checkFrame,
+  classify,
+  errorResponse,
+  idKey,
+  idsAtEdges,
+} from "../lib/jsonrpc.ts";
+
+Deno.test("checkFrame() forwards a valid message unchanged", () => {
+  const text = '{"jsonrpc":"2.0","id":"abc-1","method":"tools/list"}';
+  const check = checkFrame(text);
+  assert.ok(check.ok);
+  assert.equal(check.text, text);
+  assert.deepEqual(check.messages, [{
+    kind: "request",
+    id: "abc-1",
+    method: "tools/list",
+  }]);
+  assert.deepEqual(check.errors, []);
+});
+
+Deno.test("checkFrame() compacts a pretty-printed message onto one line", () => {
+  const text =
+    '{\r\n  "jsonrpc": "2.0",\n  "id": 1,\n  "method": "echo",\n  "params": {"s": "a\\nb"}\n}';
+  const check = checkFrame(text);
+  assert.ok(check.ok);
+  assert.ok(!check.text.includes("\n") && !check.text.includes("\r"));
+  assert.deepEqual(JSON.parse(check.text), JSON.parse(text));
+});
+
+Deno.test("checkFrame() answers invalid JSON with -32700 and id null", () => {
+  const check = checkFrame("{nope");
+  assert.equal(check.ok, false);
+  const error = JSON.parse(check.errors[0]!);
+  assert.equal(error.id, null);
+  assert.equal(error.error.code, -32700);
+});
+
+Deno.test("checkFrame() answers non-messages with -32600, keeping a usable id", () => {
+  for (
+    const [text, id] of [
+      ["42", null],
+      ['"x"', null],
+      ["[]", null],
+      ['{"id":5}', 5],
+      ['{"jsonrpc":"1.0","id":"a","method":"m"}', "a"],
+      [
+        '{"jsonrpc":"2.0","id":null,"method":"m"}',
+        null,
+      ],
+      ['{"jsonrpc":"2.0","id":{},"method":"m"}', null],
+      ['{"jsonrpc":"2.0","id":1,"method":7}', 1],
+    ] as const
+  ) {
+    const check = checkFrame(text);
+    assert.equal(check.ok, false, text);
+    const error = JSON.parse(check.errors[0]!);
+    assert.equal(error.error.code, -32600, text);
+    assert.equal(error.id, id, text);
+  }
+});
+
+Deno.test("checkFrame() forwards the valid entries of a batch and answers the others", () => {
+  const check = checkFrame(
+    '[{"jsonrpc":"2.0","id":1,"method":"a"}, 5, {"jsonrpc":"2.0","method":"n"}]',
+  );
+  assert.ok(check.ok);
+  assert.deepEqual(JSON.parse(check.text), [{
+    jsonrpc: "2.0",
+    id: 1,
+    method: "a",
+  }, { jsonrpc: "2.0", method: "n" }]);
+  assert.equal(check.errors.length, 1);
+  assert.deepEqual(check.messages.map((m) => m.kind), [
+    "request",
+    "notification",
+  ]);
+});
+
+Deno.test("classify() tells requests, notifications and responses apart", () => {
+  assert.deepEqual(classify({ jsonrpc: "2.0", id: 0, method: "m" }), {
+    kind: "request",
+    id: 0,
+    method: "m",
+  });
+  assert.deepEqual(classify({ jsonrpc: "2.0", method: "m" }), {
+    kind: "notification",
+    id: null,
+    method: "m",
+  });
+  assert.deepEqual(classify({ jsonrpc: "2.0", id: "x", result: {} }), {
+    kind: "response",
+    id: "x",
+    method: undefined,
+  });
+  assert.deepEqual(
+    classify({ jsonrpc: "2.0", id: null, error: { code: 1, message: "m" } }),
+    {
+      kind: "response",
+      id: null,
+      method: undefined,
+    },
+  );
+});
+
+Deno.test("checkChildLine() accepts messages and batches and refuses anything else", () => {
+  assert.equal(
+    checkChildLine('{"jsonrpc":"2.0","id":1,"result":{}}')?.[0]?.kind,
+    "response",
+  );
+  assert.equal(checkChildLine('[{"jsonrpc":"2.0","method":"n"}]')?.length, 1);
+  assert.equal(checkChildLine("Server started on stdio"), undefined);
+  assert.equal(checkChildLine('{"hello":1}'), undefined);
+  assert.equal(checkChildLine("[]"), undefined);
+});
+
+Deno.test("idKey() distinguishes numbers from numeric strings", () => {
+  assert.notEqual(idKey(42), idKey("42"));
+  assert.equal(idKey("a"), idKey("a"));
+});
+
+Deno.test("errorResponse() writes a JSON-RPC error with its id unchanged", () => {
+  assert.deepEqual(JSON.parse(errorResponse("7", -32000, "m", { x: 1 })), {
+    jsonrpc: "2.0",
+    id: "7",
+    error: { code: -32000, message: "m", data: { x: 1 } },
+  });
+});
+
+Deno.test("idsAtEdges() finds a leading or trailing top-level id only", () => {
+  assert.deepEqual(
+    idsAtEdges('{"jsonrpc":"2.0","id":"r-1","result":{"data":"yyy', 'yy"}}'),
+    ["r-1"],
+  );
+  assert.deepEqual(
+    idsAtEdges('{"result":{"data":"yy', 'yyy"},"jsonrpc":"2.0","id":17}'),
+    [17],
+  );
+  assert.deepEqual(
+    idsAtEdges('{"result":{"items":[{"id":5', '{"id":6}]}}'),
+    [],
+  );
+});
