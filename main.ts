@@ -124,10 +124,19 @@ export async function main(args: string[]): Promise<number> {
         port: config.port,
         onListen: ({ hostname, port }) => {
           const base = `${urlHost(hostname)}:${port}`;
-          log.info(
-            "Listening on ws://{base}/ (health: http://{base}/healthz), serving {command}",
-            { base, command: [config.program, ...config.args].join(" ") },
-          );
+          const command = [config.program, ...config.args].join(" ");
+          if (log.isEnabledFor("info")) {
+            log.info(
+              "Listening on ws://{base}/ (health: http://{base}/healthz), serving {command}",
+              { base, command },
+            );
+          } else {
+            // Where to connect is printed whatever the log level.
+            print(
+              "stderr",
+              `Listening on ws://${base}/ (health: http://${base}/healthz), serving ${command}`,
+            );
+          }
           if (config.envFile) {
             log.info("Loaded environment from {file}", {
               file: config.envFile,

@@ -392,6 +392,10 @@ export class WebSocketSession {
   #fail(code: number, reason: string, data?: unknown): void {
     if (this.#closing) return;
     this.#closing = true;
+    this.#log[code === CloseCode.GoingAway ? "info" : "warning"](
+      "Session {session}: closing with {code} {reason}; {pending} requests unanswered",
+      { session: this.id, code, reason, pending: this.#pending.size },
+    );
     const message = `Cannot complete request: ${reason}`;
     for (const id of this.#pending.values()) {
       this.#sendNow(errorResponse(id, ErrorCode.ServerError, message, data));
@@ -435,10 +439,20 @@ export class WebSocketSession {
     return this.#finishing;
   }
 
-  #socketClosed(): Promise<void> {
-    if (this.#socket.readyState === WebSocket.CLOSED) return Promise.resolve();
-    return new Promise((resolve) =>
-      this.#socket.addEventListener("close", () => resolve(), { once: true })
-    );
+  /**
+   * Waits for the close handshake, but not forever: a client that stopped
+   * reading never answers it, and must not hold its session slot.
+   */
+  async #socketClosed(): Promise<void> {
+    if (this.#socket.readyState === WebSocket.CLOSED) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let onClose: (() => void) | undefined;
+    await new Promise<void>((resolve) => {
+      onClose = resolve;
+      this.#socket.addEventListener("close", onClose, { once: true });
+      timer = setTimeout(resolve, this.#options.shutdownGraceMs + 1000);
+    });
+    clearTimeout(timer);
+    if (onClose) this.#socket.removeEventListener("close", onClose);
   }
 }

@@ -86,11 +86,17 @@ export async function startRunner(
   let text = "";
   const listening = Promise.withResolvers<number>();
   const decoder = new TextDecoder();
+  let found = false;
   const drained = (async () => {
     for await (const chunk of process.stderr) {
       text += decoder.decode(chunk, { stream: true });
-      const match = /Listening on ws:\/\/[^\s"]*:(\d+)\//.exec(text);
-      if (match) listening.resolve(Number(match[1]));
+      if (!found) {
+        const match = /Listening on ws:\/\/[^\s"]*:(\d+)\//.exec(text);
+        if (match) {
+          found = true;
+          listening.resolve(Number(match[1]));
+        }
+      }
     }
     listening.reject(
       new Error(`Cannot start runner: it exited before listening:\n${text}`),

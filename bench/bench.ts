@@ -1,0 +1,1297 @@
+/**
+ * Benchmark: the same C echo MCP server (bench/echo.c) measured directly over
+ * pipes and through the runner over WebSocket, in one run.
+ *
+ * Run with `deno task bench` (under a minute) or `deno task bench --quick`
+ * (smaller counts, a smoke run). Prints a Markdown table on stdout and
+ * progress on stderr. `--profile DIR` runs the runner of the load rows with
+ * `--cpu-prof` and writes its .cpuprofile into DIR (see profile_top.ts);
+ * `--only seq,flight,big,many,setup,memory` runs some of the rows.
+ *
+ * @module
+ */
+
+import denoConfig from "../deno.json" with { type: "json" };
+import { LineOverflow, LineStream } from "../lib/line_stream.ts";
+
+const QUICK = Deno.args.includes("--quick");
+
+/** Counts and limits of one run. */
+const C = QUICK
+  ? {
+    seqWarm: 50,
+    seqN: 300,
+    flightWarm: 500,
+    flightN: 3_000,
+    window: 64,
+    bigWarm: 1,
+    bigN: 5,
+    clients: 16,
+    clientWindow: 16,
+    perClientWarm: 50,
+    perClientN: 200,
+    setupWarm: 1,
+    setupN: 8,
+    rounds: 1,
+    floodMb: 64,
+    sendTimeoutMs: 2_000,
+    totalMs: 90_000,
+  }
+  : {
+    seqWarm: 300,
+    seqN: 2_000,
+    flightWarm: 2_000,
+    flightN: 20_000,
+    window: 64,
+    bigWarm: 3,
+    bigN: 30,
+    clients: 16,
+    clientWindow: 16,
+    perClientWarm: 200,
+    perClientN: 2_000,
+    setupWarm: 3,
+    setupN: 30,
+    rounds: 3,
+    floodMb: 200,
+    sendTimeoutMs: 5_000,
+    totalMs: 170_000,
+  };
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const ECHO_SOURCE = new URL("./echo.c", import.meta.url).pathname;
+const BUILD_DIR = new URL("./.build/", import.meta.url).pathname;
+const ECHO_BINARY = BUILD_DIR + "echo";
+const HOST = "127.0.0.1";
+const MIB = 1024 * 1024;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const deadlineAt = Date.now() + C.totalMs;
+
+function progress(text: string): void {
+  const bytes = encoder.encode(`[bench] ${text}\n`);
+  let offset = 0;
+  while (offset < bytes.length) {
+    offset += Deno.stderr.writeSync(bytes.subarray(offset));
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Rejects after `ms` (and never later than the total deadline). */
+async function bounded<T>(
+  promise: Promise<T>,
+  ms: number,
+  what: string,
+): Promise<T> {
+  const limit = Math.max(0, Math.min(ms, deadlineAt - Date.now()));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) =>
+        timer = setTimeout(
+          () => reject(new Error(`${what}: no result within ${limit} ms`)),
+          limit,
+        )
+      ),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Build
+
+async function buildEcho(): Promise<string> {
+  const source = await Deno.stat(ECHO_SOURCE);
+  let fresh = false;
+  try {
+    const binary = await Deno.stat(ECHO_BINARY);
+    fresh = (binary.mtime?.getTime() ?? 0) >= (source.mtime?.getTime() ?? 0);
+  } catch {
+    // not built yet
+  }
+  if (fresh) return ECHO_BINARY;
+  await Deno.mkdir(BUILD_DIR, { recursive: true });
+  progress(`compiling ${ECHO_SOURCE}`);
+  const out = await new Deno.Command("cc", {
+    args: ["-O2", "-o", ECHO_BINARY, ECHO_SOURCE],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    throw new Error(
+      `Cannot compile bench/echo.c with cc:\n${decoder.decode(out.stderr)}`,
+    );
+  }
+  return ECHO_BINARY;
+}
+
+// ---------------------------------------------------------------------------
+// Processes
+
+/** Parent pid of `pid`, or undefined when it has gone. */
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (fields[0] === "Z" || fields[0] === "X") return undefined;
+    return Number(fields[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  return parentOf(pid) !== undefined;
+}
+
+function childrenOf(pid: number): number[] {
+  const found: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    if (parentOf(Number(entry.name)) === pid) found.push(Number(entry.name));
+  }
+  return found;
+}
+
+/** VmRSS and VmHWM of a process, in bytes. */
+function memoryOf(pid: number): { rss: number; hwm: number } {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  const kb = (name: string) =>
+    Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
+  return { rss: kb("VmRSS") * 1024, hwm: kb("VmHWM") * 1024 };
+}
+
+function killPid(pid: number, signal: Deno.Signal): void {
+  try {
+    Deno.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** The permission flags of the `compile` task (what the binary gets). */
+function compileFlags(): string[] {
+  return denoConfig.tasks.compile.split(/\s+/).filter((word) =>
+    word.startsWith("--allow-")
+  );
+}
+
+/** A runner subprocess. */
+interface Runner {
+  pid: number;
+  url: string;
+  port: number;
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
+const runners = new Set<Runner>();
+
+async function startRunner(
+  echo: string,
+  extra: string[],
+  denoFlags: string[] = [],
+): Promise<Runner> {
+  // "Listening on" is logged at info, so the level cannot be above info
+  // without losing the port; info only adds a few lines per session.
+  const process = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...denoFlags,
+      ...compileFlags(),
+      MAIN,
+      "--host",
+      HOST,
+      "--port",
+      "0",
+      "--no-env-file",
+      "--log-level",
+      "info",
+      ...extra,
+      "--",
+      echo,
+    ],
+    env: { NO_COLOR: "1" },
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const listening = Promise.withResolvers<number>();
+  const drained = (async () => {
+    for await (const chunk of process.stderr) {
+      text += decoder.decode(chunk, { stream: true });
+      const match = /Listening on ws:\/\/[^\s"]*:(\d+)\//.exec(text);
+      if (match) listening.resolve(Number(match[1]));
+      if (text.length > 256 * 1024) text = text.slice(-128 * 1024);
+    }
+    listening.reject(new Error(`Runner exited before listening:\n${text}`));
+  })();
+  const seen = new Set<number>();
+  let stopping: Promise<void> | undefined;
+  const runner: Runner = {
+    pid: process.pid,
+    port: 0,
+    url: "",
+    stderr: () => text,
+    stop: () =>
+      stopping ??= (async () => {
+        for (const pid of childrenOf(process.pid)) seen.add(pid);
+        killPid(process.pid, "SIGTERM");
+        try {
+          await bounded(process.status, 15_000, "runner stop");
+        } catch {
+          killPid(process.pid, "SIGKILL");
+          await process.status;
+        }
+        await bounded(drained, 5_000, "runner stderr").catch(() => {});
+        for (const pid of seen) if (alive(pid)) killPid(pid, "SIGKILL");
+        runners.delete(runner);
+      })(),
+  };
+  runners.add(runner);
+  try {
+    runner.port = await bounded(listening.promise, 30_000, "runner start");
+  } catch (error) {
+    await runner.stop();
+    throw error;
+  }
+  runner.url = `ws://${HOST}:${runner.port}/`;
+  return runner;
+}
+
+// ---------------------------------------------------------------------------
+// Connections: the same interface over pipes and over WebSocket
+
+interface Conn {
+  nextId: number;
+  /** Sends one JSON-RPC message. */
+  send(text: string): void;
+  /** The next message received. */
+  next(): Promise<string>;
+  close(): Promise<void>;
+  /** Makes every pending and future `next()` fail. */
+  abort(error: Error): void;
+}
+
+const live = new Set<Conn>();
+
+class PipeConn implements Conn {
+  nextId = 1;
+  #process: Deno.ChildProcess;
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #reader: ReadableStreamDefaultReader<Uint8Array | LineOverflow>;
+  #abortReason: Error | undefined;
+
+  constructor(echo: string) {
+    this.#process = new Deno.Command(echo, {
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    this.#writer = this.#process.stdin.getWriter();
+    this.#writer.closed.catch(() => {});
+    this.#reader = this.#process.stdout
+      .pipeThrough(new LineStream({ maxLineBytes: 64 * MIB }))
+      .getReader();
+    live.add(this);
+  }
+
+  send(text: string): void {
+    this.#writer.write(encoder.encode(text + "\n")).catch(() => {});
+  }
+
+  async next(): Promise<string> {
+    const { value, done } = await this.#reader.read();
+    if (done || this.#abortReason) {
+      throw this.#abortReason ?? new Error("echo child closed its stdout");
+    }
+    if (value instanceof LineOverflow) throw new Error("line over 64 MiB");
+    return decoder.decode(value);
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.#writer.close();
+    } catch {
+      // already gone
+    }
+    await this.#reader.cancel().catch(() => {});
+    await this.#process.status;
+    live.delete(this);
+  }
+
+  abort(error: Error): void {
+    this.#abortReason ??= error;
+    try {
+      this.#process.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+}
+
+class WsConn implements Conn {
+  nextId = 1;
+  readonly opened: Promise<void>;
+  #socket: WebSocket;
+  #items: string[] = [];
+  #head = 0;
+  #waiter: PromiseWithResolvers<string> | undefined;
+  #error: Error | undefined;
+  #closed: Promise<void>;
+  #markClosed: () => void;
+
+  constructor(url: string) {
+    const socket = new WebSocket(url, ["mcp"]);
+    this.#socket = socket;
+    const opened = Promise.withResolvers<void>();
+    const closed = Promise.withResolvers<void>();
+    this.opened = opened.promise;
+    this.opened.catch(() => {});
+    this.#closed = closed.promise;
+    this.#markClosed = closed.resolve;
+    socket.onopen = () => opened.resolve();
+    socket.onmessage = (event) => this.#push(event.data as string);
+    socket.onclose = (event) => {
+      const error = new Error(
+        `WebSocket closed (${event.code} ${event.reason})`,
+      );
+      opened.reject(error);
+      this.#fail(error);
+      closed.resolve();
+    };
+    live.add(this);
+  }
+
+  static async open(url: string): Promise<WsConn> {
+    const conn = new WsConn(url);
+    await conn.opened;
+    return conn;
+  }
+
+  #push(text: string): void {
+    const waiter = this.#waiter;
+    if (waiter) {
+      this.#waiter = undefined;
+      waiter.resolve(text);
+      return;
+    }
+    this.#items.push(text);
+  }
+
+  #fail(error: Error): void {
+    this.#error ??= error;
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.reject(error);
+  }
+
+  send(text: string): void {
+    this.#socket.send(text);
+  }
+
+  next(): Promise<string> {
+    if (this.#head < this.#items.length) {
+      const text = this.#items[this.#head++]!;
+      if (this.#head === this.#items.length) {
+        this.#items = [];
+        this.#head = 0;
+      }
+      return Promise.resolve(text);
+    }
+    if (this.#error) return Promise.reject(this.#error);
+    this.#waiter = Promise.withResolvers<string>();
+    return this.#waiter.promise;
+  }
+
+  async close(): Promise<void> {
+    if (this.#socket.readyState < WebSocket.CLOSING) this.#socket.close(1000);
+    await this.#closed;
+    live.delete(this);
+  }
+
+  abort(error: Error): void {
+    this.#fail(error);
+    if (this.#socket.readyState < WebSocket.CLOSING) this.#socket.close(1000);
+    // Whoever waits in close() is released even if no close event comes.
+    this.#markClosed();
+  }
+}
+
+/** Runs `fn`; if it takes longer than `ms`, aborts every live connection. */
+async function phase<T>(
+  name: string,
+  ms: number,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const limit = Math.min(ms, deadlineAt - Date.now());
+  if (limit <= 0) throw new Error(`${name}: total deadline reached`);
+  progress(name);
+  const timer = setTimeout(() => {
+    const error = new Error(`${name}: not done within ${limit} ms`);
+    for (const conn of live) conn.abort(error);
+  }, limit);
+  try {
+    return await fn();
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Workloads
+
+const INITIALIZE = JSON.stringify({
+  jsonrpc: "2.0",
+  id: 0,
+  method: "initialize",
+  params: {
+    protocolVersion: "2025-06-18",
+    capabilities: {},
+    clientInfo: { name: "bench", version: "1" },
+  },
+});
+const INITIALIZED = '{"jsonrpc":"2.0","method":"notifications/initialized"}';
+
+async function initialize(conn: Conn): Promise<void> {
+  conn.send(INITIALIZE);
+  const reply = await conn.next();
+  if (!reply.includes('"protocolVersion"')) {
+    throw new Error(`Unexpected initialize reply: ${reply.slice(0, 200)}`);
+  }
+  conn.send(INITIALIZED);
+}
+
+function request(id: number, pad: string): string {
+  return `{"jsonrpc":"2.0","id":${id},"method":"echo","params":{"d":"${pad}"}}`;
+}
+
+function expected(id: number, pad: string): string {
+  return `{"jsonrpc":"2.0","id":${id},"result":{"d":"${pad}"}}`;
+}
+
+/** Padding that makes a request of about `bytes` bytes. */
+function padFor(bytes: number): string {
+  const overhead = request(100_000, "").length;
+  const chars = "abcdefghijklmnopqrstuvwxyz0123456789";
+  let pad = "";
+  while (pad.length < bytes - overhead) pad += chars;
+  return pad.slice(0, bytes - overhead);
+}
+
+function check(reply: string, id: number, pad: string): void {
+  if (reply.length !== expected(id, pad).length || !reply.endsWith('"}}')) {
+    throw new Error(`Unexpected reply to ${id}: ${reply.slice(0, 200)}`);
+  }
+}
+
+/** Sequential round trips; returns each duration in ms. */
+async function sequential(
+  conn: Conn,
+  warm: number,
+  n: number,
+  pad: string,
+): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < warm + n; i++) {
+    const id = conn.nextId++;
+    const text = request(id, pad);
+    const start = performance.now();
+    conn.send(text);
+    const reply = await conn.next();
+    const elapsed = performance.now() - start;
+    check(reply, id, pad);
+    if (i >= warm) times.push(elapsed);
+  }
+  return times;
+}
+
+/** `total` requests with `window` in flight; returns the elapsed ms. */
+async function pipelined(
+  conn: Conn,
+  total: number,
+  window: number,
+  pad: string,
+): Promise<number> {
+  const start = performance.now();
+  let sent = 0;
+  while (sent < Math.min(window, total)) {
+    conn.send(request(conn.nextId++, pad));
+    sent++;
+  }
+  for (let got = 0; got < total; got++) {
+    const reply = await conn.next();
+    if (!reply.startsWith('{"jsonrpc":"2.0","id":') || reply.length < 40) {
+      throw new Error(`Unexpected reply: ${reply.slice(0, 200)}`);
+    }
+    if (reply.indexOf('"result"', 20) === -1) {
+      throw new Error(`Error reply: ${reply.slice(0, 300)}`);
+    }
+    if (sent < total) {
+      conn.send(request(conn.nextId++, pad));
+      sent++;
+    }
+  }
+  return performance.now() - start;
+}
+
+/** `conns.length` connections, each with `window` in flight; req/s. */
+async function aggregate(
+  conns: Conn[],
+  perConn: number,
+  window: number,
+  pad: string,
+): Promise<number> {
+  const start = performance.now();
+  await Promise.all(conns.map((conn) => pipelined(conn, perConn, window, pad)));
+  return (conns.length * perConn) / ((performance.now() - start) / 1000);
+}
+
+/** Session setup times: open (spawn or connect) → initialize answered. */
+async function setupTimes(
+  open: () => Promise<Conn>,
+  warm: number,
+  n: number,
+): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < warm + n; i++) {
+    const start = performance.now();
+    const conn = await open();
+    await initialize(conn);
+    const elapsed = performance.now() - start;
+    await conn.close();
+    if (i >= warm) times.push(elapsed);
+  }
+  return times;
+}
+
+function percentile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)] ?? NaN;
+}
+
+// ---------------------------------------------------------------------------
+// A client that never reads: WebSocket handshake by hand over raw TCP
+
+interface FloodResult {
+  peakSampledRss: number;
+  hwm: number;
+  rssAfter: number;
+  closeCode: number | undefined;
+  closeReason: string;
+  bytesBeforeClose: number;
+  childExitMs: number | undefined;
+  samples: number;
+}
+
+async function readHandshake(tcp: Deno.Conn): Promise<Uint8Array> {
+  const buffer = new Uint8Array(64 * 1024);
+  let used = 0;
+  while (used < buffer.length) {
+    const n = await bounded(tcp.read(buffer.subarray(used)), 10_000, "101");
+    if (n === null) throw new Error("Runner closed the raw connection");
+    used += n;
+    const text = decoder.decode(buffer.subarray(0, used));
+    const end = text.indexOf("\r\n\r\n");
+    if (end === -1) continue;
+    if (!/^HTTP\/1\.1 101 /.test(text)) {
+      throw new Error(`Handshake refused: ${text.slice(0, 200)}`);
+    }
+    return buffer.slice(encoder.encode(text.slice(0, end + 4)).length, used);
+  }
+  throw new Error("Handshake response over 64 KiB");
+}
+
+function maskedTextFrame(text: string): Uint8Array {
+  const payload = encoder.encode(text);
+  const lengthBytes = payload.length < 126 ? 0 : payload.length < 65536 ? 2 : 8;
+  const frame = new Uint8Array(2 + lengthBytes + 4 + payload.length);
+  const view = new DataView(frame.buffer);
+  frame[0] = 0x81;
+  if (lengthBytes === 0) frame[1] = 0x80 | payload.length;
+  else if (lengthBytes === 2) {
+    frame[1] = 0x80 | 126;
+    view.setUint16(2, payload.length);
+  } else {
+    frame[1] = 0x80 | 127;
+    view.setBigUint64(2, BigInt(payload.length));
+  }
+  const mask = crypto.getRandomValues(new Uint8Array(4));
+  frame.set(mask, 2 + lengthBytes);
+  const start = 2 + lengthBytes + 4;
+  for (let i = 0; i < payload.length; i++) {
+    frame[start + i] = payload[i]! ^ mask[i % 4]!;
+  }
+  return frame;
+}
+
+/** Reads server frames, skipping payloads, until a close frame or the end. */
+async function readUntilClose(
+  tcp: Deno.Conn,
+  initial: Uint8Array,
+  maxBytes: number,
+  timeoutMs: number,
+): Promise<{ code: number | undefined; reason: string; bytes: number }> {
+  const header = new Uint8Array(14);
+  let headerUsed = 0;
+  let skip = 0;
+  let closeBytes: number[] | undefined;
+  let closeNeed = 0;
+  let total = 0;
+  const finish = (bytes: number[]) => ({
+    code: bytes.length >= 2 ? (bytes[0]! << 8) | bytes[1]! : 1005,
+    reason: decoder.decode(new Uint8Array(bytes.slice(2))),
+    bytes: total,
+  });
+  const feed = (chunk: Uint8Array) => {
+    let i = 0;
+    while (i < chunk.length) {
+      if (skip > 0) {
+        const n = Math.min(skip, chunk.length - i);
+        skip -= n;
+        i += n;
+        continue;
+      }
+      if (closeBytes) {
+        closeBytes.push(chunk[i++]!);
+        if (--closeNeed === 0) return finish(closeBytes);
+        continue;
+      }
+      header[headerUsed++] = chunk[i++]!;
+      if (headerUsed < 2) continue;
+      const len7 = header[1]! & 0x7f;
+      const size = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) +
+        (header[1]! & 0x80 ? 4 : 0);
+      if (headerUsed < size) continue;
+      const view = new DataView(header.buffer);
+      const length = len7 === 126
+        ? view.getUint16(2)
+        : len7 === 127
+        ? Number(view.getBigUint64(2))
+        : len7;
+      const opcode = header[0]! & 0x0f;
+      headerUsed = 0;
+      if (opcode === 0x8) {
+        if (length === 0) return finish([]);
+        closeBytes = [];
+        closeNeed = length;
+      } else {
+        total += length;
+        skip = length;
+      }
+    }
+    return undefined;
+  };
+  const first = feed(initial);
+  if (first) return first;
+  const buffer = new Uint8Array(256 * 1024);
+  const timer = setTimeout(() => {
+    try {
+      tcp.close();
+    } catch {
+      // closed
+    }
+  }, Math.min(timeoutMs, Math.max(0, deadlineAt - Date.now())));
+  try {
+    let read = 0;
+    while (read < maxBytes) {
+      const n = await tcp.read(buffer);
+      if (n === null) break;
+      read += n;
+      const done = feed(buffer.subarray(0, n));
+      if (done) return done;
+    }
+  } catch {
+    // timed out (closed above) or reset
+  } finally {
+    clearTimeout(timer);
+  }
+  return { code: undefined, reason: "no close frame", bytes: total };
+}
+
+async function floodWithNonReader(runner: Runner): Promise<FloodResult> {
+  const tcp = await bounded(
+    Deno.connect({ hostname: HOST, port: runner.port }),
+    10_000,
+    "raw connect",
+  );
+  try {
+    const key = btoa(
+      String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))),
+    );
+    await tcp.write(encoder.encode(
+      `GET / HTTP/1.1\r\nHost: ${HOST}:${runner.port}\r\n` +
+        "Upgrade: websocket\r\nConnection: Upgrade\r\n" +
+        `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
+        "Sec-WebSocket-Protocol: mcp\r\n\r\n",
+    ));
+    const rest = await readHandshake(tcp);
+    await tcp.write(maskedTextFrame(
+      `{"jsonrpc":"2.0","id":1,"method":"flood","params":{"mb":${C.floodMb}}}`,
+    ));
+    const start = Date.now();
+    const limit = start + C.sendTimeoutMs + 25_000;
+    let peak = 0;
+    let samples = 0;
+    let child: number | undefined;
+    let childExitMs: number | undefined;
+    while (Date.now() < Math.min(limit, deadlineAt)) {
+      peak = Math.max(peak, memoryOf(runner.pid).rss);
+      samples++;
+      if (child === undefined) child = childrenOf(runner.pid)[0];
+      else if (!alive(child)) {
+        childExitMs = Date.now() - start;
+        break;
+      }
+      await delay(child === undefined ? 5 : 20);
+    }
+    const { hwm, rss } = memoryOf(runner.pid);
+    const close = await readUntilClose(tcp, rest, 512 * MIB, 15_000);
+    return {
+      peakSampledRss: peak,
+      hwm,
+      rssAfter: rss,
+      closeCode: close.code,
+      closeReason: close.reason,
+      bytesBeforeClose: close.bytes,
+      childExitMs,
+      samples,
+    };
+  } finally {
+    try {
+      tcp.close();
+    } catch {
+      // closed by readUntilClose
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Report
+
+interface Row {
+  name: string;
+  direct: string;
+  runner: string;
+  ratio: string;
+  target: string;
+  status: string;
+}
+
+function fmt(value: number, digits: number): string {
+  return value.toLocaleString("en-US", {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+}
+
+/** A comparison row; `better` says whether lower or higher wins. */
+function compare(
+  name: string,
+  direct: number,
+  runner: number,
+  digits: number,
+  target?: { better: "lower" | "higher"; ratio: number },
+): Row {
+  const ratio = runner / direct;
+  let targetText = "—";
+  let status = "—";
+  if (target) {
+    const ok = target.better === "lower"
+      ? ratio <= target.ratio
+      : ratio >= target.ratio;
+    targetText = `${target.better === "lower" ? "≤" : "≥"} ${target.ratio}×`;
+    status = ok ? "met" : "**missed**";
+  }
+  return {
+    name,
+    direct: fmt(direct, digits),
+    runner: fmt(runner, digits),
+    ratio: `${fmt(ratio, 2)}×`,
+    target: targetText,
+    status,
+  };
+}
+
+function memoryRow(
+  name: string,
+  runner: string,
+  bytes: number,
+  limitMib: number | undefined,
+  strict: boolean,
+): Row {
+  const mib = bytes / MIB;
+  const ok = limitMib === undefined
+    ? undefined
+    : strict
+    ? mib < limitMib
+    : mib <= limitMib;
+  return {
+    name,
+    direct: "—",
+    runner,
+    ratio: "—",
+    target: limitMib === undefined
+      ? "—"
+      : `${strict ? "<" : "≤"} ${limitMib} MiB`,
+    status: ok === undefined ? "—" : ok ? "met" : "**missed**",
+  };
+}
+
+function table(rows: Row[]): string {
+  const lines = [
+    "| row | direct | runner | ratio | target | status |",
+    "|---|---:|---:|---:|---|---|",
+  ];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.name} | ${r.direct} | ${r.runner} | ${r.ratio} | ${r.target} | ${r.status} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+// ---------------------------------------------------------------------------
+// Main
+
+/** Process CPU time (user + system) in ms; "self" for the bench itself. */
+function cpuMs(pid: number | "self"): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // utime and stime are fields 14 and 15 of stat, in clock ticks (100 Hz).
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+function median(values: number[]): number {
+  return percentile(values, 0.5);
+}
+
+/** CPU used by the runner and by the bench client while runner rows ran. */
+class CpuMeter {
+  runnerMs = 0;
+  clientMs = 0;
+  wallMs = 0;
+  #pid: number;
+
+  constructor(pid: number) {
+    this.#pid = pid;
+  }
+
+  async measure<T>(fn: () => Promise<T>): Promise<T> {
+    const runner = cpuMs(this.#pid);
+    const client = cpuMs("self");
+    const start = performance.now();
+    try {
+      return await fn();
+    } finally {
+      this.wallMs += performance.now() - start;
+      this.runnerMs += cpuMs(this.#pid) - runner;
+      this.clientMs += cpuMs("self") - client;
+    }
+  }
+
+  summary(): string {
+    const pct = (ms: number) => `${fmt((100 * ms) / this.wallMs, 0)}%`;
+    return `runner ${pct(this.runnerMs)}, bench client ${
+      pct(this.clientMs)
+    } of one core`;
+  }
+}
+
+/** The value after `--name` on the command line. */
+function option(name: string): string | undefined {
+  const at = Deno.args.indexOf(`--${name}`);
+  return at === -1 ? undefined : Deno.args[at + 1];
+}
+
+const PROFILE_DIR = option("profile");
+const GROUPS = ["seq", "flight", "big", "many", "setup", "memory"] as const;
+type Group = typeof GROUPS[number];
+const ONLY = new Set(
+  (option("only") ?? GROUPS.join(",")).split(",").map((g) => g.trim()),
+);
+for (const group of ONLY) {
+  if (!(GROUPS as readonly string[]).includes(group)) {
+    throw new Error(
+      `Unknown --only group "${group}": use ${GROUPS.join(", ")}`,
+    );
+  }
+}
+
+function want(group: Group): boolean {
+  return ONLY.has(group);
+}
+
+/** Results of both sides of one row over the rounds. */
+class Pair {
+  direct: number[] = [];
+  runner: number[] = [];
+
+  get empty(): boolean {
+    return this.direct.length === 0 || this.runner.length === 0;
+  }
+
+  rounds(digits: number): string {
+    const list = (values: number[]) =>
+      values.map((v) => fmt(v, digits)).join(" / ");
+    return `${list(this.direct)} → ${list(this.runner)}`;
+  }
+}
+
+async function loadRows(echo: string, rows: Row[], notes: string[]) {
+  const pad256 = padFor(256);
+  const pad1m = padFor(MIB);
+  const runner = await startRunner(
+    echo,
+    ["--max-sessions", "64"],
+    PROFILE_DIR === undefined
+      ? []
+      : ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`],
+  );
+  progress(`runner pid ${runner.pid} on ${runner.url}`);
+  const cpu = {
+    seq: new CpuMeter(runner.pid),
+    flight: new CpuMeter(runner.pid),
+    big: new CpuMeter(runner.pid),
+    many: new CpuMeter(runner.pid),
+  };
+  const seq50 = new Pair();
+  const seq99 = new Pair();
+  const flightRate = new Pair();
+  const big = new Pair();
+  const manyRate = new Pair();
+  let setup: { direct: number[]; runner: number[] } | undefined;
+
+  // Rows on one connection, in rounds alternating direct and runner; each
+  // row reports the median of the rounds.
+  if (want("seq") || want("flight") || want("big")) {
+    const direct = new PipeConn(echo);
+    const ws = await bounded(WsConn.open(runner.url), 10_000, "connect");
+    await phase("initialize", 10_000, async () => {
+      await initialize(direct);
+      await initialize(ws);
+    });
+    const flight = async (conn: Conn) => {
+      await pipelined(conn, C.flightWarm, C.window, pad256);
+      const ms = await pipelined(conn, C.flightN, C.window, pad256);
+      return C.flightN / (ms / 1000);
+    };
+    for (let round = 1; round <= C.rounds; round++) {
+      const tag = `(round ${round}/${C.rounds})`;
+      if (want("seq")) {
+        const d = await phase(
+          `256 B sequential, direct ${tag}`,
+          30_000,
+          () => sequential(direct, C.seqWarm, C.seqN, pad256),
+        );
+        const r = await phase(
+          `256 B sequential, runner ${tag}`,
+          30_000,
+          () =>
+            cpu.seq.measure(() => sequential(ws, C.seqWarm, C.seqN, pad256)),
+        );
+        seq50.direct.push(percentile(d, 0.5) * 1000);
+        seq50.runner.push(percentile(r, 0.5) * 1000);
+        seq99.direct.push(percentile(d, 0.99) * 1000);
+        seq99.runner.push(percentile(r, 0.99) * 1000);
+      }
+      if (want("flight")) {
+        flightRate.direct.push(
+          await phase(
+            `${C.window} in flight, direct ${tag}`,
+            40_000,
+            () => flight(direct),
+          ),
+        );
+        flightRate.runner.push(
+          await phase(
+            `${C.window} in flight, runner ${tag}`,
+            40_000,
+            () => cpu.flight.measure(() => flight(ws)),
+          ),
+        );
+      }
+      if (want("big")) {
+        big.direct.push(percentile(
+          await phase(
+            `1 MiB sequential, direct ${tag}`,
+            40_000,
+            () => sequential(direct, C.bigWarm, C.bigN, pad1m),
+          ),
+          0.5,
+        ));
+        big.runner.push(percentile(
+          await phase(
+            `1 MiB sequential, runner ${tag}`,
+            40_000,
+            () =>
+              cpu.big.measure(() => sequential(ws, C.bigWarm, C.bigN, pad1m)),
+          ),
+          0.5,
+        ));
+      }
+    }
+    await phase("close", 10_000, async () => {
+      await direct.close();
+      await ws.close();
+    });
+  }
+
+  if (want("many")) {
+    const many = async (open: () => Promise<Conn>, meter?: CpuMeter) => {
+      const conns: Conn[] = [];
+      try {
+        for (let i = 0; i < C.clients; i++) conns.push(await open());
+        await Promise.all(conns.map(initialize));
+        await aggregate(conns, C.perClientWarm, C.clientWindow, pad256);
+        const go = () => aggregate(conns, C.perClientN, C.clientWindow, pad256);
+        return await (meter ? meter.measure(go) : go());
+      } finally {
+        await Promise.all(conns.map((conn) => conn.close()));
+      }
+    };
+    for (let round = 1; round <= C.rounds; round++) {
+      const tag = `(round ${round}/${C.rounds})`;
+      manyRate.direct.push(
+        await phase(
+          `${C.clients} children × ${C.clientWindow} in flight, direct ${tag}`,
+          60_000,
+          () => many(() => Promise.resolve(new PipeConn(echo))),
+        ),
+      );
+      manyRate.runner.push(
+        await phase(
+          `${C.clients} clients × ${C.clientWindow} in flight, runner ${tag}`,
+          60_000,
+          () => many(() => WsConn.open(runner.url), cpu.many),
+        ),
+      );
+    }
+  }
+
+  if (want("setup")) {
+    const direct = await phase(
+      "session setup, direct",
+      40_000,
+      () =>
+        setupTimes(
+          () => Promise.resolve(new PipeConn(echo)),
+          C.setupWarm,
+          C.setupN,
+        ),
+    );
+    const ws = await phase(
+      "session setup, runner",
+      40_000,
+      () => setupTimes(() => WsConn.open(runner.url), C.setupWarm, C.setupN),
+    );
+    setup = { direct, runner: ws };
+  }
+
+  await delay(500);
+  const afterLoad = memoryOf(runner.pid);
+  await runner.stop();
+
+  const per = C.rounds > 1 ? `, median of ${C.rounds} rounds` : "";
+  const pairRow = (
+    name: string,
+    pair: Pair,
+    digits: number,
+    target?: { better: "lower" | "higher"; ratio: number },
+  ) => {
+    if (pair.empty) return;
+    rows.push(compare(
+      name,
+      median(pair.direct),
+      median(pair.runner),
+      digits,
+      target,
+    ));
+  };
+  pairRow(
+    `256 B sequential round trip p50 (µs, N=${C.seqN}${per})`,
+    seq50,
+    0,
+    { better: "lower", ratio: 3 },
+  );
+  pairRow(`256 B sequential round trip p99 (µs, N=${C.seqN}${per})`, seq99, 0);
+  pairRow(
+    `256 B, ${C.window} in flight, 1 connection (req/s, N=${C.flightN}${per})`,
+    flightRate,
+    0,
+    { better: "higher", ratio: 0.5 },
+  );
+  pairRow(`1 MiB round trip p50 (ms, N=${C.bigN}${per})`, big, 2, {
+    better: "lower",
+    ratio: 1.5,
+  });
+  pairRow(
+    `256 B, ${C.clients} clients × ${C.clientWindow} in flight (req/s total, N=${
+      C.clients * C.perClientN
+    }${per})`,
+    manyRate,
+    0,
+    { better: "higher", ratio: 0.5 },
+  );
+  if (setup) {
+    rows.push(compare(
+      `session setup p50: spawn/connect → initialize answered (ms, N=${C.setupN})`,
+      percentile(setup.direct, 0.5),
+      percentile(setup.runner, 0.5),
+      2,
+    ));
+  }
+  rows.push(memoryRow(
+    "runner RSS after the rows above, idle (MiB)",
+    `${fmt(afterLoad.rss / MIB, 1)} (peak ${fmt(afterLoad.hwm / MIB, 1)})`,
+    afterLoad.rss,
+    undefined,
+    false,
+  ));
+  const parts: string[] = [];
+  if (!seq50.empty) parts.push(`256 B p50 µs ${seq50.rounds(0)}`);
+  if (!flightRate.empty) {
+    parts.push(`${C.window} in flight req/s ${flightRate.rounds(0)}`);
+  }
+  if (!big.empty) parts.push(`1 MiB p50 ms ${big.rounds(2)}`);
+  if (!manyRate.empty) {
+    parts.push(
+      `${C.clients}×${C.clientWindow} req/s ${manyRate.rounds(0)}`,
+    );
+  }
+  if (C.rounds > 1 && parts.length > 0) {
+    notes.push(`Rounds (direct → runner): ${parts.join("; ")}.`);
+  }
+  const usage = (
+    [
+      ["256 B sequential", cpu.seq],
+      [`${C.window} in flight`, cpu.flight],
+      ["1 MiB", cpu.big],
+      [`${C.clients}×${C.clientWindow}`, cpu.many],
+    ] as const
+  ).filter(([, meter]) => meter.wallMs > 0)
+    .map(([name, meter]) => `${name}: ${meter.summary()}`);
+  if (usage.length > 0) {
+    notes.push(`CPU while the runner rows ran: ${usage.join("; ")}.`);
+  }
+}
+
+async function memoryRows(echo: string, rows: Row[], notes: string[]) {
+  // A fresh runner, idle, then a client that never reads.
+  const runner = await startRunner(echo, [
+    "--send-timeout-ms",
+    String(C.sendTimeoutMs),
+    "--shutdown-grace-ms",
+    "1000",
+  ]);
+  await delay(1000);
+  const idle = memoryOf(runner.pid);
+  rows.push(memoryRow(
+    "runner RSS, idle (fresh runner, MiB)",
+    `${fmt(idle.rss / MIB, 1)} (peak ${fmt(idle.hwm / MIB, 1)})`,
+    idle.hwm,
+    60,
+    false,
+  ));
+  const flood = await phase(
+    `flood of ${C.floodMb} MB to a client that never reads`,
+    C.sendTimeoutMs + 60_000,
+    () => floodWithNonReader(runner),
+  );
+  rows.push(memoryRow(
+    `runner peak RSS, ${C.floodMb} MB flood, client not reading (MiB)`,
+    `${fmt(flood.hwm / MIB, 1)} (sampled max ${
+      fmt(flood.peakSampledRss / MIB, 1)
+    })`,
+    Math.max(flood.hwm, flood.peakSampledRss),
+    100,
+    true,
+  ));
+  notes.push(
+    `Flood: client closed with ${
+      flood.closeCode ?? "nothing"
+    } "${flood.closeReason}" after ${
+      fmt(flood.bytesBeforeClose / MIB, 1)
+    } MiB of frames (send timeout ${C.sendTimeoutMs} ms); child exited ${
+      flood.childExitMs === undefined
+        ? "(not seen)"
+        : `after ${fmt(flood.childExitMs / 1000, 1)} s`
+    }; ${flood.samples} RSS samples; RSS afterwards ${
+      fmt(flood.rssAfter / MIB, 1)
+    } MiB.`,
+  );
+  await runner.stop();
+}
+
+async function run(): Promise<string> {
+  const echo = await buildEcho();
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  if (GROUPS.some((group) => group !== "memory" && want(group))) {
+    await loadRows(echo, rows, notes);
+  }
+  if (want("memory")) await memoryRows(echo, rows, notes);
+  notes.push(
+    `Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs, ${
+      QUICK ? "--quick" : "full"
+    } run. Direct: Deno.Command pipes to bench/.build/echo. Runner: main.ts ` +
+      `with ${compileFlags().join(" ")}, over the built-in WebSocket on ` +
+      `${HOST}, --log-level info (its "Listening on" line, which gives ` +
+      `the port, is logged at info; info adds only a few lines per ` +
+      `session). Ratio is runner/direct.`,
+  );
+  return `${table(rows)}\n\n${notes.map((n) => `- ${n}`).join("\n")}\n`;
+}
+
+async function cleanup(): Promise<void> {
+  const error = new Error("Bench is cleaning up");
+  for (const conn of live) conn.abort(error);
+  await Promise.all([...runners].map((runner) => runner.stop()));
+  await Promise.all(
+    [...live].map((conn) =>
+      bounded(conn.close(), 5_000, "close").catch(() => {})
+    ),
+  );
+}
+
+async function main(): Promise<number> {
+  const onSignal = () => {
+    const error = new Error("Interrupted");
+    for (const conn of live) conn.abort(error);
+    for (const runner of runners) void runner.stop();
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  try {
+    const report = await run();
+    const bytes = encoder.encode(report);
+    let offset = 0;
+    while (offset < bytes.length) {
+      offset += Deno.stdout.writeSync(bytes.subarray(offset));
+    }
+    return 0;
+  } catch (error) {
+    progress(`failed: ${error instanceof Error ? error.stack : error}`);
+    for (const runner of runners) {
+      progress(
+        `runner ${runner.pid} stderr (tail):\n${runner.stderr().slice(-2000)}`,
+      );
+    }
+    return 1;
+  } finally {
+    await cleanup();
+    Deno.removeSignalListener("SIGINT", onSignal);
+  }
+}
+
+if (import.meta.main) {
+  Deno.exitCode = await main();
+}
