@@ -56,6 +56,9 @@ export class McpChild {
   #process: Deno.ChildProcess;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
   #queuedBytes = 0;
+  #batch: Uint8Array[] = [];
+  #batchDone: PromiseWithResolvers<void> | undefined;
+  #flushing: Promise<void> | undefined;
   #stdinClosed = false;
   #exited = false;
   #stopping: Promise<StopResult> | undefined;
@@ -121,18 +124,53 @@ export class McpChild {
    * @returns Resolves once the pipe has taken the bytes.
    * @throws {Deno.errors.BrokenPipe} If the child has gone.
    */
-  async write(bytes: Uint8Array): Promise<void> {
+  write(bytes: Uint8Array): Promise<void> {
     if (this.#stdinClosed) {
-      throw new Deno.errors.BrokenPipe(
-        "Cannot write to MCP server: stdin is closed",
+      return Promise.reject(
+        new Deno.errors.BrokenPipe(
+          "Cannot write to MCP server: stdin is closed",
+        ),
       );
     }
     this.#queuedBytes += bytes.length;
-    try {
-      await this.#writer.write(bytes);
-    } finally {
-      this.#queuedBytes -= bytes.length;
+    this.#batch.push(bytes);
+    this.#batchDone ??= Promise.withResolvers<void>();
+    const done = this.#batchDone.promise;
+    if (!this.#flushing) this.#flushing = this.#flush();
+    return done;
+  }
+
+  /**
+   * Writes queued lines, coalescing whatever arrived during the previous
+   * write into one pipe write: one system call for many small messages.
+   */
+  async #flush(): Promise<void> {
+    while (this.#batch.length > 0) {
+      const parts = this.#batch;
+      const done = this.#batchDone!;
+      this.#batch = [];
+      this.#batchDone = undefined;
+      let length = 0;
+      for (const part of parts) length += part.length;
+      let bytes = parts[0]!;
+      if (parts.length > 1) {
+        bytes = new Uint8Array(length);
+        let offset = 0;
+        for (const part of parts) {
+          bytes.set(part, offset);
+          offset += part.length;
+        }
+      }
+      try {
+        await this.#writer.write(bytes);
+        done.resolve();
+      } catch (error) {
+        done.reject(error);
+      } finally {
+        this.#queuedBytes -= length;
+      }
     }
+    this.#flushing = undefined;
   }
 
   /** Closes stdin: the polite request to exit. Safe to call twice. */
@@ -140,6 +178,7 @@ export class McpChild {
     if (this.#stdinClosed) return;
     this.#stdinClosed = true;
     try {
+      await this.#flushing;
       await this.#writer.close();
     } catch {
       // already broken: the child has exited

@@ -99,6 +99,8 @@ export class WebSocketSession {
   #highWater: number;
   #maxQueued: number;
   #received = 0;
+  /** Whether message bodies are logged (checked once: the hot path skips it). */
+  #debug: boolean;
   #sent = 0;
 
   /**
@@ -113,6 +115,7 @@ export class WebSocketSession {
     this.#socket = socket;
     this.#options = options;
     this.#log = options.logger;
+    this.#debug = options.logger.isEnabledFor("debug");
     this.#highWater = options.sendHighWaterBytes ?? 1024 * 1024;
     this.#maxQueued = options.maxQueuedBytes ??
       2 * options.maxMessageBytes + 1024 * 1024;
@@ -228,10 +231,12 @@ export class WebSocketSession {
       return;
     }
     this.#received++;
-    this.#log.debug("Session {session} <- {message}", {
-      session: this.id,
-      message: data,
-    });
+    if (this.#debug) {
+      this.#log.debug("Session {session} <- {message}", {
+        session: this.id,
+        message: data,
+      });
+    }
     const check = checkFrame(data);
     for (const error of check.errors) this.#sendNow(error);
     if (!check.ok) return;
@@ -301,11 +306,14 @@ export class WebSocketSession {
             this.#pending.delete(idKey(message.id));
           }
         }
-        this.#log.debug("Session {session} -> {message}", {
-          session: this.id,
-          message: text,
-        });
-        await this.#send(text);
+        if (this.#debug) {
+          this.#log.debug("Session {session} -> {message}", {
+            session: this.id,
+            message: text,
+          });
+        }
+        if (this.#socket.bufferedAmount <= this.#highWater) this.#sendNow(text);
+        else await this.#send(text);
       }
     } catch (error) {
       this.#log.warning(
