@@ -5,17 +5,15 @@
  */
 
 import type { Logger } from "@logtape/logtape";
-import { delay, McpChild } from "./child.ts";
+import { delay } from "./child.ts";
+import { ChildBridge } from "./child_bridge.ts";
 import {
-  checkChildLine,
+  type CheckedMessage,
   checkFrame,
   ErrorCode,
   errorResponse,
-  idKey,
-  idsAtEdges,
   type JsonRpcId,
 } from "./jsonrpc.ts";
-import { LineOverflow } from "./line_stream.ts";
 
 /** WebSocket close codes used by the runner. */
 export const CloseCode = {
@@ -63,8 +61,13 @@ export interface WebSocketSessionOptions {
 
 const encoder = new TextEncoder();
 
-/** Truncates a close reason to the 123 bytes a close frame can carry. */
-function closeReason(text: string): string {
+/**
+ * Truncates a close reason to the 123 bytes a close frame can carry.
+ *
+ * @param text The reason.
+ * @returns The reason, shortened when needed.
+ */
+export function closeReason(text: string): string {
   let reason = text;
   while (encoder.encode(reason).length > 123) {
     reason = reason.slice(0, -2) + "…";
@@ -83,24 +86,21 @@ function closeReason(text: string): string {
 export class WebSocketSession {
   /** Short id used in logs. */
   readonly id: string;
+  /** Transport name, for health and metrics. */
+  readonly transport = "websocket";
   /** Resolves when the socket is closed and the child has stopped. */
   readonly done: Promise<void>;
 
   #socket: WebSocket;
   #options: WebSocketSessionOptions;
   #log: Logger;
-  #child: McpChild | undefined;
-  #pending = new Map<string, JsonRpcId>();
+  #bridge: ChildBridge | undefined;
   #closing = false;
   #finishing: Promise<void> | undefined;
-  #pumping: Promise<void>;
   #resolveDone: () => void;
-  #opened: Promise<void>;
   #highWater: number;
   #maxQueued: number;
   #received = 0;
-  /** Whether message bodies are logged (checked once: the hot path skips it). */
-  #debug: boolean;
   #sent = 0;
 
   /**
@@ -115,7 +115,6 @@ export class WebSocketSession {
     this.#socket = socket;
     this.#options = options;
     this.#log = options.logger;
-    this.#debug = options.logger.isEnabledFor("debug");
     this.#highWater = options.sendHighWaterBytes ?? 1024 * 1024;
     this.#maxQueued = options.maxQueuedBytes ??
       2 * options.maxMessageBytes + 1024 * 1024;
@@ -123,20 +122,27 @@ export class WebSocketSession {
     this.done = done.promise;
     this.#resolveDone = done.resolve;
     const opened = Promise.withResolvers<void>();
-    this.#opened = opened.promise;
 
     let spawnError: unknown;
     try {
-      this.#child = McpChild.spawn(options.program, {
-        args: options.args,
-        env: options.env,
-        maxLineBytes: options.maxMessageBytes,
-        logger: this.#log,
-      });
-      this.#log.info("Session {session} started {program} (pid {pid})", {
+      this.#bridge = ChildBridge.spawn({
         session: this.id,
         program: options.program,
-        pid: this.#child.pid,
+        args: options.args,
+        env: options.env,
+        maxMessageBytes: options.maxMessageBytes,
+        maxInFlight: options.maxInFlight,
+        shutdownGraceMs: options.shutdownGraceMs,
+        logger: this.#log,
+        ready: opened.promise,
+      }, {
+        deliver: (text) => this.#deliver(text),
+        tooLarge: (id, size) => this.#tooLarge(id, size),
+        exited: (status, how) =>
+          this.#fail(CloseCode.InternalError, `MCP server exited with ${how}`, {
+            exitCode: status.code,
+            signal: status.signal,
+          }),
       });
     } catch (error) {
       spawnError = error;
@@ -182,12 +188,11 @@ export class WebSocketSession {
       );
       void this.#finish();
     };
-    this.#pumping = this.#child ? this.#pump(this.#child) : Promise.resolve();
   }
 
   /** Requests the client sent that the child has not answered yet. */
   get inFlight(): number {
-    return this.#pending.size;
+    return this.#bridge?.inFlight ?? 0;
   }
 
   /**
@@ -203,13 +208,12 @@ export class WebSocketSession {
 
   /** SIGKILLs the child's process group at once (second signal). */
   killNow(): void {
-    this.#child?.killNow();
+    this.#bridge?.killNow();
   }
 
   #onMessage(event: MessageEvent): void {
-    if (this.#closing) return;
-    const child = this.#child;
-    if (child === undefined) return;
+    const bridge = this.#bridge;
+    if (this.#closing || bridge === undefined) return;
     const data = event.data;
     if (typeof data !== "string") {
       this.#fail(
@@ -219,9 +223,9 @@ export class WebSocketSession {
       return;
     }
     const max = this.#options.maxMessageBytes;
-    const bytesAtLeast = data.length;
+    // UTF-16 length <= UTF-8 length <= 3 x UTF-16 length: encode only when in doubt.
     if (
-      bytesAtLeast > max ||
+      data.length > max ||
       (data.length * 3 > max && encoder.encode(data).length > max)
     ) {
       this.#fail(
@@ -231,130 +235,29 @@ export class WebSocketSession {
       return;
     }
     this.#received++;
-    if (this.#debug) {
-      this.#log.debug("Session {session} <- {message}", {
-        session: this.id,
-        message: data,
-      });
-    }
     const check = checkFrame(data);
     for (const error of check.errors) this.#sendNow(error);
     if (!check.ok) return;
-
-    const requests = check.messages.filter((m) => m.kind === "request");
-    if (
-      requests.length > 0 &&
-      this.#pending.size + requests.length > this.#options.maxInFlight
-    ) {
-      for (const request of requests) {
-        this.#sendNow(errorResponse(
-          request.id,
-          ErrorCode.ServerError,
-          `Cannot forward request: ${this.#options.maxInFlight} requests are already waiting for the MCP server`,
-        ));
-      }
-      return;
-    }
-    for (const request of requests) {
-      const id = request.id as JsonRpcId;
-      this.#pending.set(idKey(id), id);
-    }
-    child.write(encoder.encode(check.text + "\n")).catch(() => {
-      // The child has gone: its exit answers the pending requests.
-    });
-    if (child.queuedBytes > this.#maxQueued) {
+    const { refused } = bridge.forward(check.text, check.messages);
+    for (const error of refused) this.#sendNow(error);
+    if (bridge.queuedBytes > this.#maxQueued) {
       this.#fail(
         CloseCode.PolicyViolation,
-        `MCP server is not reading its input: ${child.queuedBytes} bytes waiting`,
+        `MCP server is not reading its input: ${bridge.queuedBytes} bytes waiting`,
       );
     }
   }
 
-  async #pump(child: McpChild): Promise<void> {
-    const decoder = new TextDecoder();
-    const reader = child.lines.getReader();
-    // A leader that exits while a grandchild keeps stdout open would hide
-    // the exit: stop what is left of the group so that stdout ends.
-    child.status.then(() => {
-      if (!this.#closing) void child.stop(this.#options.shutdownGraceMs);
-    });
-    await this.#opened;
-    try {
-      while (true) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        if (this.#closing) continue; // keep draining so the child never blocks
-        if (value instanceof LineOverflow) {
-          this.#onOverflow(value, decoder);
-          continue;
-        }
-        const text = decoder.decode(value);
-        const messages = checkChildLine(text);
-        if (messages === undefined) {
-          this.#log.warning(
-            "Session {session}: dropped a stdout line of {size} bytes that is not JSON-RPC",
-            { session: this.id, size: value.length },
-          );
-          this.#log.debug("Session {session}: dropped line: {line}", {
-            session: this.id,
-            line: text,
-          });
-          continue;
-        }
-        for (const message of messages) {
-          if (message.kind === "response" && message.id !== null) {
-            this.#pending.delete(idKey(message.id));
-          }
-        }
-        if (this.#debug) {
-          this.#log.debug("Session {session} -> {message}", {
-            session: this.id,
-            message: text,
-          });
-        }
-        if (this.#socket.bufferedAmount <= this.#highWater) this.#sendNow(text);
-        else await this.#send(text);
-      }
-    } catch (error) {
-      this.#log.warning(
-        "Session {session}: cannot read the MCP server's stdout: {error}",
-        {
-          session: this.id,
-          error: String(error),
-        },
-      );
-    } finally {
-      reader.releaseLock();
+  #deliver(text: string, _messages?: CheckedMessage[]): void | Promise<void> {
+    if (this.#socket.bufferedAmount <= this.#highWater) {
+      this.#sendNow(text);
+      return;
     }
-    if (this.#closing) return;
-    const { status } = await child.stop(this.#options.shutdownGraceMs);
-    if (this.#closing) return;
-    const how = status.signal
-      ? `signal ${status.signal}`
-      : `code ${status.code}`;
-    this.#log.warning("Session {session}: MCP server exited with {how}", {
-      session: this.id,
-      how,
-    });
-    this.#fail(CloseCode.InternalError, `MCP server exited with ${how}`, {
-      exitCode: status.code,
-      signal: status.signal,
-    });
+    return this.#sendWhenDrained(text);
   }
 
-  #onOverflow(overflow: LineOverflow, decoder: TextDecoder): void {
+  #tooLarge(id: JsonRpcId | undefined, size: number): void {
     const max = this.#options.maxMessageBytes;
-    this.#log.warning(
-      "Session {session}: MCP server wrote a message of {size} bytes, over the limit of {max}",
-      { session: this.id, size: overflow.size, max },
-    );
-    const candidates = idsAtEdges(
-      decoder.decode(overflow.head),
-      decoder.decode(overflow.tail),
-    );
-    const id = candidates.find((candidate) =>
-      this.#pending.has(idKey(candidate))
-    );
     if (id === undefined) {
       this.#fail(
         CloseCode.MessageTooBig,
@@ -362,30 +265,27 @@ export class WebSocketSession {
       );
       return;
     }
-    this.#pending.delete(idKey(id));
     this.#sendNow(errorResponse(
       id,
       ErrorCode.ServerError,
-      `Cannot deliver response: it is ${overflow.size} bytes, over the limit of ${max} bytes (--max-message-bytes)`,
+      `Cannot deliver response: it is ${size} bytes, over the limit of ${max} bytes (--max-message-bytes)`,
     ));
   }
 
   /** Sends once the client's buffer is below the mark; closes a stalled client. */
-  async #send(text: string): Promise<void> {
+  async #sendWhenDrained(text: string): Promise<void> {
     const socket = this.#socket;
-    if (socket.bufferedAmount > this.#highWater) {
-      const deadline = Date.now() + this.#options.sendTimeoutMs;
-      while (socket.bufferedAmount > this.#highWater) {
-        if (this.#closing || socket.readyState !== WebSocket.OPEN) return;
-        if (Date.now() > deadline) {
-          this.#fail(
-            CloseCode.PolicyViolation,
-            `Client did not read for ${this.#options.sendTimeoutMs} ms`,
-          );
-          return;
-        }
-        await delay(5);
+    const deadline = Date.now() + this.#options.sendTimeoutMs;
+    while (socket.bufferedAmount > this.#highWater) {
+      if (this.#closing || socket.readyState !== WebSocket.OPEN) return;
+      if (Date.now() > deadline) {
+        this.#fail(
+          CloseCode.PolicyViolation,
+          `Client did not read for ${this.#options.sendTimeoutMs} ms`,
+        );
+        return;
       }
+      await delay(5);
     }
     this.#sendNow(text);
   }
@@ -400,15 +300,15 @@ export class WebSocketSession {
   #fail(code: number, reason: string, data?: unknown): void {
     if (this.#closing) return;
     this.#closing = true;
+    const pending = this.#bridge?.takePending() ?? [];
     this.#log[code === CloseCode.GoingAway ? "info" : "warning"](
       "Session {session}: closing with {code} {reason}; {pending} requests unanswered",
-      { session: this.id, code, reason, pending: this.#pending.size },
+      { session: this.id, code, reason, pending: pending.length },
     );
     const message = `Cannot complete request: ${reason}`;
-    for (const id of this.#pending.values()) {
+    for (const id of pending) {
       this.#sendNow(errorResponse(id, ErrorCode.ServerError, message, data));
     }
-    this.#pending.clear();
     const state = this.#socket.readyState;
     if (state === WebSocket.OPEN || state === WebSocket.CONNECTING) {
       try {
@@ -423,24 +323,7 @@ export class WebSocketSession {
   #finish(): Promise<void> {
     this.#closing = true;
     this.#finishing ??= (async () => {
-      const child = this.#child;
-      if (child) {
-        const { status, stage } = await child.stop(
-          this.#options.shutdownGraceMs,
-        );
-        this.#log.info(
-          "Session {session}: MCP server stopped ({how}, after {stage})",
-          {
-            session: this.id,
-            how: status.signal
-              ? `signal ${status.signal}`
-              : `code ${status.code}`,
-            stage,
-          },
-        );
-        await child.stderrDone;
-        await this.#pumping;
-      }
+      await this.#bridge?.close();
       await this.#socketClosed();
       this.#resolveDone();
     })();

@@ -1,0 +1,332 @@
+/**
+ * The transport-neutral half of a session: one MCP server child, the client
+ * requests it has not answered yet, and the loop that reads its stdout.
+ * Each transport (WebSocket, Streamable HTTP, legacy SSE) supplies a
+ * {@linkcode BridgeTarget} that decides where the child's messages go.
+ *
+ * @module
+ */
+
+import type { Logger } from "@logtape/logtape";
+import { McpChild, type StopResult } from "./child.ts";
+import {
+  checkChildLine,
+  type CheckedMessage,
+  ErrorCode,
+  errorResponse,
+  idKey,
+  idsAtEdges,
+  type JsonRpcId,
+} from "./jsonrpc.ts";
+import { LineOverflow } from "./line_stream.ts";
+
+/** Where a bridge sends what the child says. */
+export interface BridgeTarget {
+  /**
+   * One checked line from the child. Return a promise to stop reading the
+   * child's stdout until it settles (backpressure).
+   */
+  deliver(text: string, messages: CheckedMessage[]): void | Promise<void>;
+  /**
+   * A child message over the size limit. `id` is the pending request it
+   * answers, when that could be recovered; the request is no longer pending.
+   */
+  tooLarge(id: JsonRpcId | undefined, size: number): void;
+  /** The child exited (and its stdout ended) while the bridge was open. */
+  exited(status: Deno.CommandStatus, how: string): void;
+}
+
+/** Options for {@linkcode ChildBridge.spawn}. */
+export interface ChildBridgeOptions {
+  /** Session id, for logs. */
+  session: string;
+  /** The MCP server's executable. */
+  program: string;
+  /** Its arguments. */
+  args: string[];
+  /** Its environment. */
+  env: Record<string, string>;
+  /** Largest message in either direction, in bytes. */
+  maxMessageBytes: number;
+  /** Most requests awaiting a response. */
+  maxInFlight: number;
+  /** Wait at each stop stage of the child. */
+  shutdownGraceMs: number;
+  /** Logger. */
+  logger: Logger;
+  /**
+   * Resolves when the target can take messages; stdout is not read before.
+   *
+   * @default {Promise.resolve()}
+   */
+  ready?: Promise<void>;
+}
+
+/** The outcome of {@linkcode ChildBridge.forward}. */
+export interface ForwardResult {
+  /** Error responses for requests that were refused (too many in flight). */
+  refused: string[];
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Describes an exit status: `code 3` or `signal SIGKILL`.
+ *
+ * @param status The status.
+ * @returns A short description.
+ */
+export function describeExit(status: Deno.CommandStatus): string {
+  return status.signal ? `signal ${status.signal}` : `code ${status.code}`;
+}
+
+/** One MCP server child and the requests it owes answers to. */
+export class ChildBridge {
+  /** The child. */
+  readonly child: McpChild;
+  #options: ChildBridgeOptions;
+  #target: BridgeTarget;
+  #log: Logger;
+  #pending = new Map<string, JsonRpcId>();
+  #closing = false;
+  #pumping: Promise<void>;
+  #closed: Promise<StopResult> | undefined;
+  #debug: boolean;
+
+  private constructor(
+    child: McpChild,
+    options: ChildBridgeOptions,
+    target: BridgeTarget,
+  ) {
+    this.child = child;
+    this.#options = options;
+    this.#target = target;
+    this.#log = options.logger;
+    this.#debug = options.logger.isEnabledFor("debug");
+    this.#pumping = this.#pump(options.ready ?? Promise.resolve());
+  }
+
+  /**
+   * Spawns the child and starts reading its stdout.
+   *
+   * @param options Program, limits and logger.
+   * @param target Where messages go.
+   * @returns The bridge.
+   * @throws {Error} If the child cannot be spawned.
+   */
+  static spawn(options: ChildBridgeOptions, target: BridgeTarget): ChildBridge {
+    const child = McpChild.spawn(options.program, {
+      args: options.args,
+      env: options.env,
+      maxLineBytes: options.maxMessageBytes,
+      logger: options.logger,
+    });
+    options.logger.info("Session {session} started {program} (pid {pid})", {
+      session: options.session,
+      program: options.program,
+      pid: child.pid,
+    });
+    return new ChildBridge(child, options, target);
+  }
+
+  /** Whether the bridge is closing or closed. */
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  /** Number of requests awaiting a response. */
+  get inFlight(): number {
+    return this.#pending.size;
+  }
+
+  /** Bytes written to the child's stdin and not read by it yet. */
+  get queuedBytes(): number {
+    return this.child.queuedBytes;
+  }
+
+  /**
+   * Whether `id` is a request awaiting its response.
+   *
+   * @param id The id.
+   * @returns True while pending.
+   */
+  isPending(id: JsonRpcId): boolean {
+    return this.#pending.has(idKey(id));
+  }
+
+  /**
+   * Writes a checked client message (or batch) to the child and remembers
+   * its requests. When the requests would exceed `maxInFlight`, nothing is
+   * written and each request gets an error response instead.
+   *
+   * @param text The message, one line.
+   * @param messages What it contains.
+   * @returns Refusals to send back to the client.
+   */
+  forward(text: string, messages: CheckedMessage[]): ForwardResult {
+    const requests = messages.filter((m) => m.kind === "request");
+    if (
+      requests.length > 0 &&
+      this.#pending.size + requests.length > this.#options.maxInFlight
+    ) {
+      return {
+        refused: requests.map((request) =>
+          errorResponse(
+            request.id,
+            ErrorCode.ServerError,
+            `Cannot forward request: ${this.#options.maxInFlight} requests are already waiting for the MCP server`,
+          )
+        ),
+      };
+    }
+    for (const request of requests) {
+      const id = request.id as JsonRpcId;
+      this.#pending.set(idKey(id), id);
+    }
+    if (this.#debug) {
+      this.#log.debug("Session {session} <- {message}", {
+        session: this.#options.session,
+        message: text,
+      });
+    }
+    this.child.write(encoder.encode(text + "\n")).catch(() => {
+      // The child has gone: its exit answers the pending requests.
+    });
+    return { refused: [] };
+  }
+
+  /**
+   * Forgets every pending request and returns their ids, so that the caller
+   * can answer them with an error.
+   *
+   * @returns The ids, in the order they were sent.
+   */
+  takePending(): JsonRpcId[] {
+    const ids = [...this.#pending.values()];
+    this.#pending.clear();
+    return ids;
+  }
+
+  /**
+   * Stops the child (stdin EOF, SIGTERM, SIGKILL) and waits until its stdout
+   * and stderr are read to the end. Safe to call more than once.
+   *
+   * @returns How the child ended.
+   */
+  close(): Promise<StopResult> {
+    this.#closing = true;
+    this.#closed ??= (async () => {
+      const result = await this.child.stop(this.#options.shutdownGraceMs);
+      this.#log.info(
+        "Session {session}: MCP server stopped ({how}, after {stage})",
+        {
+          session: this.#options.session,
+          how: describeExit(result.status),
+          stage: result.stage,
+        },
+      );
+      await this.child.stderrDone;
+      await this.#pumping;
+      return result;
+    })();
+    return this.#closed;
+  }
+
+  /** SIGKILLs the child's process group at once. */
+  killNow(): void {
+    this.child.killNow();
+  }
+
+  async #pump(ready: Promise<void>): Promise<void> {
+    const child = this.child;
+    const session = this.#options.session;
+    const decoder = new TextDecoder();
+    const reader = child.lines.getReader();
+    // A leader that exits while a grandchild keeps stdout open would hide
+    // the exit: stop what is left of the group so that stdout ends.
+    child.status.then(() => {
+      if (!this.#closing) void child.stop(this.#options.shutdownGraceMs);
+    });
+    await ready;
+    try {
+      while (true) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        if (this.#closing) continue; // keep draining so the child never blocks
+        if (value instanceof LineOverflow) {
+          this.#onOverflow(value, decoder);
+          continue;
+        }
+        const text = decoder.decode(value);
+        const messages = checkChildLine(text);
+        if (messages === undefined) {
+          this.#log.warning(
+            "Session {session}: dropped a stdout line of {size} bytes that is not JSON-RPC",
+            {
+              session,
+              size: value.length,
+            },
+          );
+          this.#log.debug("Session {session}: dropped line: {line}", {
+            session,
+            line: text,
+          });
+          continue;
+        }
+        for (const message of messages) {
+          if (message.kind === "response" && message.id !== null) {
+            this.#pending.delete(idKey(message.id));
+          }
+        }
+        if (this.#debug) {
+          this.#log.debug("Session {session} -> {message}", {
+            session,
+            message: text,
+          });
+        }
+        const wait = this.#target.deliver(text, messages);
+        if (wait) await wait;
+      }
+    } catch (error) {
+      this.#log.warning(
+        "Session {session}: cannot read the MCP server's stdout: {error}",
+        {
+          session,
+          error: String(error),
+        },
+      );
+    } finally {
+      reader.releaseLock();
+    }
+    if (this.#closing) return;
+    const { status } = await child.stop(this.#options.shutdownGraceMs);
+    if (this.#closing) return;
+    const how = describeExit(status);
+    this.#log.warning("Session {session}: MCP server exited with {how}", {
+      session,
+      how,
+    });
+    this.#target.exited(status, how);
+  }
+
+  #onOverflow(overflow: LineOverflow, decoder: TextDecoder): void {
+    const max = this.#options.maxMessageBytes;
+    this.#log.warning(
+      "Session {session}: MCP server wrote a message of {size} bytes, over the limit of {max}",
+      {
+        session: this.#options.session,
+        size: overflow.size,
+        max,
+      },
+    );
+    const candidates = idsAtEdges(
+      decoder.decode(overflow.head),
+      decoder.decode(overflow.tail),
+    );
+    const id = candidates.find((candidate) =>
+      this.#pending.has(idKey(candidate))
+    );
+    if (id !== undefined) this.#pending.delete(idKey(id));
+    this.#target.tooLarge(id, overflow.size);
+  }
+}
