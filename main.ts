@@ -11,7 +11,7 @@
 
 import denoConfig from "./deno.json" with { type: "json" };
 import { ConfigError, helpText, parseConfig } from "./lib/config.ts";
-import { createHandler } from "./lib/handler.ts";
+import { MCP_PATH, RunnerHandler, SSE_PATH } from "./lib/handler.ts";
 import { configureLogging, logger } from "./lib/log.ts";
 import { SessionSet } from "./lib/session_set.ts";
 import { findProgram } from "./lib/which.ts";
@@ -116,6 +116,24 @@ export async function main(args: string[]): Promise<number> {
     Deno.addSignalListener(signal, listener);
   }
 
+  const handler = new RunnerHandler({
+    program: config.program,
+    args: config.args,
+    env: config.childEnv,
+    maxSessions: config.maxSessions,
+    maxMessageBytes: config.maxMessageBytes,
+    maxInFlight: config.maxInFlight,
+    shutdownGraceMs: config.shutdownGraceMs,
+    sendTimeoutMs: config.sendTimeoutMs,
+    keepaliveSeconds: config.keepaliveSeconds,
+    sessionIdleTimeoutMs: config.sessionIdleTimeout * 1000,
+    listenHost: config.host,
+    allowOrigins: config.allowOrigins,
+    sessions,
+    version: VERSION,
+    logger: logger(),
+    isStopping: () => stopping,
+  });
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     server = Deno.serve(
@@ -127,14 +145,14 @@ export async function main(args: string[]): Promise<number> {
           const command = [config.program, ...config.args].join(" ");
           if (log.isEnabledFor("info")) {
             log.info(
-              "Listening on ws://{base}/ (health: http://{base}/healthz), serving {command}",
+              `Listening on ws://{base}/ (Streamable HTTP: http://{base}${MCP_PATH}, SSE: http://{base}${SSE_PATH}, health: http://{base}/healthz), serving {command}`,
               { base, command },
             );
           } else {
             // Where to connect is printed whatever the log level.
             print(
               "stderr",
-              `Listening on ws://${base}/ (health: http://${base}/healthz), serving ${command}`,
+              `Listening on ws://${base}/ (Streamable HTTP: http://${base}${MCP_PATH}, SSE: http://${base}${SSE_PATH}, health: http://${base}/healthz), serving ${command}`,
             );
           }
           if (config.envFile) {
@@ -144,23 +162,10 @@ export async function main(args: string[]): Promise<number> {
           }
         },
       },
-      createHandler({
-        program: config.program,
-        args: config.args,
-        env: config.childEnv,
-        maxSessions: config.maxSessions,
-        maxMessageBytes: config.maxMessageBytes,
-        maxInFlight: config.maxInFlight,
-        shutdownGraceMs: config.shutdownGraceMs,
-        sendTimeoutMs: config.sendTimeoutMs,
-        keepaliveSeconds: config.keepaliveSeconds,
-        sessions,
-        version: VERSION,
-        logger: logger("ws"),
-        isStopping: () => stopping,
-      }),
+      handler.handle,
     );
   } catch (error) {
+    handler[Symbol.dispose]();
     for (const [signal, listener] of listeners) {
       Deno.removeSignalListener(signal, listener);
     }

@@ -23,6 +23,12 @@ export interface McpChildOptions {
   /** Receives the child's stderr lines. */
   logger: Logger;
   /**
+   * Session id that tags each stderr line in the log.
+   *
+   * @default {""}
+   */
+  session?: string;
+  /**
    * Working directory.
    *
    * @default {the runner's}
@@ -81,7 +87,11 @@ export class McpChild {
     this.lines = process.stdout.pipeThrough(
       new LineStream({ maxLineBytes: options.maxLineBytes }),
     );
-    this.stderrDone = drainStderr(process.stderr, options.logger);
+    this.stderrDone = drainStderr(
+      process.stderr,
+      options.logger,
+      options.session ?? "",
+    );
   }
 
   /**
@@ -260,6 +270,7 @@ export class McpChild {
 async function drainStderr(
   stderr: ReadableStream<Uint8Array>,
   logger: Logger,
+  session: string,
 ): Promise<void> {
   const decoder = new TextDecoder();
   try {
@@ -269,12 +280,19 @@ async function drainStderr(
       )
     ) {
       if (line instanceof LineOverflow) {
-        logger.info("stderr: {line}… ({size} bytes, truncated)", {
-          line: decoder.decode(line.head),
-          size: line.size,
-        });
+        logger.info(
+          "Session {session} stderr: {line}… ({size} bytes, truncated)",
+          {
+            session,
+            line: decoder.decode(line.head),
+            size: line.size,
+          },
+        );
       } else {
-        logger.info("stderr: {line}", { line: decoder.decode(line) });
+        logger.info("Session {session} stderr: {line}", {
+          session,
+          line: decoder.decode(line),
+        });
       }
     }
   } catch (error) {

@@ -120,6 +120,7 @@ export class ChildBridge {
       env: options.env,
       maxLineBytes: options.maxMessageBytes,
       logger: options.logger,
+      session: options.session,
     });
     options.logger.info("Session {session} started {program} (pid {pid})", {
       session: options.session,

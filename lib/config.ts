@@ -53,6 +53,10 @@ export interface Config {
   sendTimeoutMs: number;
   /** Most requests of one session awaiting a response from the child. */
   maxInFlight: number;
+  /** Idle time after which a Streamable HTTP session ends, in seconds. */
+  sessionIdleTimeout: number;
+  /** Origins allowed besides local ones (`*` for any). */
+  allowOrigins: string[];
   /** The `.env` file that was loaded, if any. */
   envFile: string | undefined;
   /** Environment of every child: the runner's, less its own settings. */
@@ -140,6 +144,12 @@ const SETTINGS = {
     fallback: "30000",
     help: "Close (1008) a client that stops reading for this long",
   },
+  sessionIdleTimeout: {
+    flag: "session-idle-timeout",
+    env: "SESSION_IDLE_TIMEOUT",
+    fallback: "1800",
+    help: "End a Streamable HTTP session idle this many seconds",
+  },
   maxInFlight: {
     flag: "max-in-flight",
     env: "MAX_IN_FLIGHT",
@@ -159,6 +169,7 @@ export const RUNNER_VARIABLES: ReadonlySet<string> = new Set([
   "ARGS",
   "RUST_LOG",
   "ENV_FILE",
+  "ALLOW_ORIGINS",
   ...Object.values(SETTINGS).map((s) => s.env),
 ]);
 
@@ -187,6 +198,7 @@ export function parseConfig(
           ) => [s.flag, { type: "string" as const }]),
         ),
         "env-file": { type: "string" },
+        "allow-origin": { type: "string", multiple: true },
         "no-env-file": { type: "boolean" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "V" },
@@ -297,6 +309,24 @@ export function parseConfig(
   const keepaliveSeconds = integer(SETTINGS.keepaliveSeconds, 0, 86_400);
   const sendTimeoutMs = integer(SETTINGS.sendTimeoutMs, 100, 3_600_000);
   const maxInFlight = integer(SETTINGS.maxInFlight, 1, 1_000_000);
+  const sessionIdleTimeout = integer(
+    SETTINGS.sessionIdleTimeout,
+    1,
+    7 * 86_400,
+  );
+  const originFlags = values["allow-origin"] as unknown as string[] | undefined;
+  const allowOrigins = (originFlags ?? (merged.ALLOW_ORIGINS ?? "").split(","))
+    .flatMap((o) => o.split(","))
+    .map((o) => o.trim())
+    .filter((o) => o !== "");
+  for (const origin of allowOrigins) {
+    if (origin !== "*" && !/^https?:\/\/[^/\s]+$/i.test(origin)) {
+      const source = originFlags ? "--allow-origin" : "ALLOW_ORIGINS";
+      throw new ConfigError(
+        `Cannot start: ${source} must be an origin such as "https://app.example.com" or "*", received "${origin}"`,
+      );
+    }
+  }
 
   let program: string;
   let programArgs: string[];
@@ -333,6 +363,8 @@ export function parseConfig(
       keepaliveSeconds,
       sendTimeoutMs,
       maxInFlight,
+      sessionIdleTimeout,
+      allowOrigins,
       envFile,
       childEnv,
     },
@@ -366,7 +398,7 @@ export function helpText(version: string): string {
     `  --${s.flag.padEnd(20)} ${s.env.padEnd(18)} ${s.help} [${s.fallback}]`
   );
   return [
-    `mcp-server-runner ${version}: serve a stdio MCP server over WebSocket`,
+    `mcp-server-runner ${version}: serve a stdio MCP server over WebSocket, Streamable HTTP and SSE`,
     "",
     "Usage:",
     "  mcp-server-runner [options] -- <program> [args...]",
@@ -377,6 +409,9 @@ export function helpText(version: string): string {
     `  --${"env-file PATH".padEnd(20)} ${
       "ENV_FILE".padEnd(18)
     } Read variables from PATH [${DEFAULT_ENV_FILE}, if present]`,
+    `  --${"allow-origin ORIGIN".padEnd(20)} ${
+      "ALLOW_ORIGINS".padEnd(18)
+    } Also allow this browser origin (repeatable; * = any)`,
     `  --${"no-env-file".padEnd(20)} ${"".padEnd(18)} Do not read a .env file`,
     `  --${"help, -h".padEnd(20)} ${"".padEnd(18)} Print this help`,
     `  --${"version, -V".padEnd(20)} ${"".padEnd(18)} Print the version`,

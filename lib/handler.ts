@@ -1,21 +1,37 @@
 /**
- * The HTTP handler: health endpoint and WebSocket upgrades. `main.ts` passes
- * it to `Deno.serve`; tests call it the same way.
+ * The HTTP handler: routes every request of the runner's one port to the
+ * health endpoint, the Streamable HTTP endpoint (`/mcp`), the legacy HTTP+SSE
+ * endpoints (`/sse`, `/message`) or a WebSocket session (an upgrade on any
+ * other path), after the Origin/Host checks. `main.ts` passes it to
+ * `Deno.serve`.
  *
  * @module
  */
 
 import type { Logger } from "@logtape/logtape";
+import { httpError } from "./http_reply.ts";
+import { LEGACY_MESSAGE_PATH, LegacySseEndpoint } from "./legacy_sse.ts";
+import { OriginGuard } from "./origin_guard.ts";
 import type { SessionSet } from "./session_set.ts";
+import { StreamableHttpEndpoint } from "./streamable_http.ts";
 import { WebSocketSession } from "./ws_session.ts";
 
+/** The Streamable HTTP endpoint. */
+export const MCP_PATH = "/mcp";
+/** The legacy HTTP+SSE stream endpoint. */
+export const SSE_PATH = "/sse";
+
 /** Paths served over plain HTTP; a WebSocket upgrade elsewhere starts a session. */
-export const RESERVED_PATHS: ReadonlySet<string> = new Set(["/healthz"]);
+export const RESERVED_PATHS: ReadonlySet<string> = new Set([
+  "/healthz",
+  SSE_PATH,
+  LEGACY_MESSAGE_PATH,
+]);
 
 /** The WebSocket subprotocol of MCP clients. */
 export const MCP_SUBPROTOCOL = "mcp";
 
-/** Options for {@linkcode createHandler}. */
+/** Options for {@linkcode RunnerHandler}. */
 export interface HandlerOptions {
   /** The MCP server's executable. */
   program: string;
@@ -23,7 +39,7 @@ export interface HandlerOptions {
   args: string[];
   /** Its environment. */
   env: Record<string, string>;
-  /** Most live sessions; more get 503. */
+  /** Most live sessions of every transport; more get 503. */
   maxSessions: number;
   /** Largest message in either direction, in bytes. */
   maxMessageBytes: number;
@@ -33,8 +49,14 @@ export interface HandlerOptions {
   shutdownGraceMs: number;
   /** Close a client that leaves its send buffer full this long. */
   sendTimeoutMs: number;
-  /** Ping interval for idle clients, in seconds; 0 turns it off. */
+  /** Ping interval for idle WebSocket clients, in seconds; 0 turns it off. */
   keepaliveSeconds: number;
+  /** A Streamable HTTP session idle this long is ended, in milliseconds. */
+  sessionIdleTimeoutMs: number;
+  /** The address the runner listens on (loopback turns on the Host check). */
+  listenHost: string;
+  /** Extra origins allowed to connect. */
+  allowOrigins: string[];
   /** Live sessions. */
   sessions: SessionSet;
   /** The runner's version, for `/healthz`. */
@@ -49,47 +71,132 @@ export interface HandlerOptions {
   isStopping?: () => boolean;
 }
 
-/**
- * Creates the request handler.
- *
- * @param options Program, limits and the session registry.
- * @returns A handler for `Deno.serve`.
- */
-export function createHandler(
-  options: HandlerOptions,
-): (request: Request, info: Deno.ServeHandlerInfo) => Response {
-  const startedAt = Date.now();
-  let counter = 0;
-  return (request, info) => {
+/** The runner's request handler. Dispose it to stop its timers. */
+export class RunnerHandler implements Disposable {
+  #options: HandlerOptions;
+  #guard: OriginGuard;
+  #http: StreamableHttpEndpoint;
+  #legacy: LegacySseEndpoint;
+  #startedAt = Date.now();
+  #counter = 0;
+  #isStopping: () => boolean;
+
+  /**
+   * Creates the handler.
+   *
+   * @param options Program, limits, security settings and the registry.
+   */
+  constructor(options: HandlerOptions) {
+    this.#options = options;
+    this.#isStopping = options.isStopping ?? (() => false);
+    this.#guard = new OriginGuard({
+      listenHost: options.listenHost,
+      allowOrigins: options.allowOrigins,
+    });
+    const shared = {
+      program: options.program,
+      args: options.args,
+      env: options.env,
+      maxMessageBytes: options.maxMessageBytes,
+      maxInFlight: options.maxInFlight,
+      maxSessions: options.maxSessions,
+      shutdownGraceMs: options.shutdownGraceMs,
+      sendTimeoutMs: options.sendTimeoutMs,
+      sessions: options.sessions,
+      isStopping: this.#isStopping,
+    };
+    this.#http = new StreamableHttpEndpoint({
+      ...shared,
+      idleTimeoutMs: options.sessionIdleTimeoutMs,
+      logger: options.logger.getChild("http"),
+    });
+    this.#legacy = new LegacySseEndpoint({
+      ...shared,
+      logger: options.logger.getChild("sse"),
+    });
+  }
+
+  /**
+   * Handles one request.
+   *
+   * @param request The request.
+   * @param info Connection information.
+   * @returns The response.
+   */
+  handle = async (
+    request: Request,
+    info: Deno.ServeHandlerInfo,
+  ): Promise<Response> => {
     const url = new URL(request.url);
     const upgrade =
       request.headers.get("upgrade")?.toLowerCase() === "websocket";
-    if (url.pathname === "/healthz" && !upgrade) {
-      if (request.method !== "GET" && request.method !== "HEAD") {
-        return text(405, "Method Not Allowed: use GET", { allow: "GET, HEAD" });
-      }
-      return Response.json({
-        status: options.isStopping?.() ? "stopping" : "ok",
-        sessions: options.sessions.size,
-        sessionsTotal: options.sessions.total,
-        uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
-        version: options.version,
+    if (url.pathname === "/healthz" && !upgrade) return this.#health(request);
+    const refused = this.#guard.check(request);
+    if (refused) {
+      this.#options.logger.warning("Refused {method} {path}: {reason}", {
+        method: request.method,
+        path: url.pathname,
+        reason: (await refused.clone().json()).error.message,
       });
+      await request.body?.cancel();
+      return refused;
     }
-    if (!upgrade || RESERVED_PATHS.has(url.pathname)) {
-      return text(
+    if (request.method === "OPTIONS" && !upgrade) {
+      return this.#guard.preflight(request);
+    }
+    let response: Response;
+    if (upgrade && !RESERVED_PATHS.has(url.pathname)) {
+      return this.#upgrade(request, info);
+    } else if (url.pathname === MCP_PATH) {
+      response = await this.#http.handle(request);
+    } else if (url.pathname === SSE_PATH) {
+      response = this.#legacy.open(request);
+    } else if (url.pathname === LEGACY_MESSAGE_PATH) {
+      response = await this.#legacy.message(request);
+    } else {
+      await request.body?.cancel();
+      response = httpError(
         426,
-        'Upgrade Required: connect with a WebSocket (subprotocol "mcp") to send JSON-RPC messages',
+        `Upgrade Required: connect with a WebSocket (subprotocol "mcp"), or use Streamable HTTP at ${MCP_PATH} or HTTP+SSE at ${SSE_PATH}`,
         { upgrade: "websocket" },
       );
     }
-    if (request.method !== "GET") {
-      return text(405, "Method Not Allowed: use GET", { allow: "GET" });
-    }
-    if (options.isStopping?.()) {
-      return text(503, "Service Unavailable: the runner is shutting down", {
-        "retry-after": "5",
+    return this.#guard.withCors(request, response);
+  };
+
+  /** Stops the idle reaper. */
+  [Symbol.dispose](): void {
+    this.#http[Symbol.dispose]();
+  }
+
+  #health(request: Request): Response {
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      return httpError(405, "Method Not Allowed: use GET", {
+        allow: "GET, HEAD",
       });
+    }
+    const sessions = this.#options.sessions;
+    return Response.json({
+      status: this.#isStopping() ? "stopping" : "ok",
+      sessions: sessions.size,
+      sessionsByTransport: sessions.countByTransport(),
+      sessionsTotal: sessions.total,
+      uptimeSeconds: Math.round((Date.now() - this.#startedAt) / 1000),
+      version: this.#options.version,
+    });
+  }
+
+  #upgrade(request: Request, info: Deno.ServeHandlerInfo): Response {
+    const options = this.#options;
+    if (request.method !== "GET") {
+      return httpError(405, "Method Not Allowed: use GET", { allow: "GET" });
+    }
+    if (this.#isStopping()) {
+      return httpError(
+        503,
+        "Service Unavailable: the runner is shutting down",
+        { "retry-after": "5" },
+      );
     }
     if (options.sessions.size >= options.maxSessions) {
       options.logger.warning(
@@ -98,10 +205,12 @@ export function createHandler(
           max: options.maxSessions,
         },
       );
-      return text(
+      return httpError(
         503,
         `Service Unavailable: ${options.maxSessions} sessions are open (--max-sessions)`,
-        { "retry-after": "1" },
+        {
+          "retry-after": "1",
+        },
       );
     }
     const offered = (request.headers.get("sec-websocket-protocol") ?? "")
@@ -117,16 +226,17 @@ export function createHandler(
     try {
       upgraded = Deno.upgradeWebSocket(request, upgradeOptions);
     } catch (error) {
-      return text(
+      return httpError(
         400,
         `Bad Request: ${
           error instanceof Error ? error.message : String(error)
         }`,
       );
     }
-    counter++;
-    const id = `ws-${counter}-${crypto.randomUUID().slice(0, 8)}`;
-    options.logger.info("Session {session} opened from {remote}", {
+    this.#counter++;
+    const id = `ws-${this.#counter}-${crypto.randomUUID().slice(0, 8)}`;
+    const log = options.logger.getChild("ws");
+    log.info("Session {session} opened from {remote}", {
       session: id,
       remote: `${remote.hostname}:${remote.port}`,
     });
@@ -139,20 +249,9 @@ export function createHandler(
       maxInFlight: options.maxInFlight,
       shutdownGraceMs: options.shutdownGraceMs,
       sendTimeoutMs: options.sendTimeoutMs,
-      logger: options.logger,
+      logger: log,
     });
     options.sessions.add(session);
     return upgraded.response;
-  };
-}
-
-function text(
-  status: number,
-  body: string,
-  headers: Record<string, string> = {},
-): Response {
-  return new Response(body + "\n", {
-    status,
-    headers: { "content-type": "text/plain; charset=utf-8", ...headers },
-  });
+  }
 }

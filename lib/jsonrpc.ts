@@ -29,6 +29,25 @@ export interface CheckedMessage {
   id: JsonRpcId | null;
   /** The method, for requests and notifications. */
   method: string | undefined;
+  /**
+   * The progress token: of a request (`params._meta.progressToken`) or of a
+   * `notifications/progress` (`params.progressToken`).
+   */
+  progressToken?: JsonRpcId;
+}
+
+function progressTokenOf(
+  message: Record<string, unknown>,
+): JsonRpcId | undefined {
+  const params = message.params;
+  if (typeof params !== "object" || params === null) return undefined;
+  const p = params as Record<string, unknown>;
+  const token = message.method === "notifications/progress"
+    ? p.progressToken
+    : (typeof p._meta === "object" && p._meta !== null
+      ? (p._meta as Record<string, unknown>).progressToken
+      : undefined);
+  return isId(token) ? token : undefined;
 }
 
 /** The result of {@linkcode checkFrame}. */
@@ -108,12 +127,28 @@ export function classify(
       return { invalid: '"method" must be a string', id };
     }
     if (!("id" in message)) {
-      return { kind: "notification", id: null, method: message.method };
+      const token = progressTokenOf(message);
+      return token === undefined
+        ? { kind: "notification", id: null, method: message.method }
+        : {
+          kind: "notification",
+          id: null,
+          method: message.method,
+          progressToken: token,
+        };
     }
     if (!isId(rawId)) {
       return { invalid: "a request id must be a string or a number", id: null };
     }
-    return { kind: "request", id: rawId, method: message.method };
+    const token = progressTokenOf(message);
+    return token === undefined
+      ? { kind: "request", id: rawId, method: message.method }
+      : {
+        kind: "request",
+        id: rawId,
+        method: message.method,
+        progressToken: token,
+      };
   }
   if ("result" in message || "error" in message) {
     if (rawId !== null && !isId(rawId)) {

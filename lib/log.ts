@@ -9,7 +9,6 @@
 
 import {
   configureSync,
-  getJsonLinesFormatter,
   getLogger,
   getTextFormatter,
   type Logger,
@@ -63,15 +62,13 @@ export function configureLogging(options: LoggingOptions): void {
       // stderr is gone (closed pipe): logging must never take the runner down
     }
   });
-  const formatter = options.format === "json"
-    ? getJsonLinesFormatter()
-    : getTextFormatter({
-      timestamp: "date-time-tz",
-      value: (value) =>
-        typeof value === "string"
-          ? value
-          : JSON.stringify(value) ?? String(value),
-    });
+  const formatter = options.format === "json" ? jsonLine : getTextFormatter({
+    timestamp: "date-time-tz",
+    value: (value) =>
+      typeof value === "string"
+        ? value
+        : JSON.stringify(value) ?? String(value),
+  });
   const sink: Sink = (record: LogRecord) => write(formatter(record));
   configureSync({
     reset: true,
@@ -104,6 +101,26 @@ export function resetLogging(): void {
  */
 export function logger(...names: string[]): Logger {
   return getLogger([LOG_CATEGORY, ...names]);
+}
+
+function renderValue(value: unknown): string {
+  return typeof value === "string"
+    ? value
+    : JSON.stringify(value) ?? String(value);
+}
+
+/** One JSON object per line: time, level, category, message, then the properties. */
+function jsonLine(record: LogRecord): string {
+  const message = record.message.map((part, i) =>
+    i % 2 === 0 ? String(part) : renderValue(part)
+  ).join("");
+  return JSON.stringify({
+    ...record.properties,
+    time: new Date(record.timestamp).toISOString(),
+    level: record.level,
+    category: record.category.join("."),
+    message,
+  }) + "\n";
 }
 
 function writeAll(bytes: Uint8Array): void {

@@ -8,6 +8,8 @@
 export interface Session {
   /** Short id used in logs. */
   readonly id: string;
+  /** The transport: `websocket`, `streamable-http` or `sse`. */
+  readonly transport: string;
   /** Resolves when the session has ended and its child has stopped. */
   readonly done: Promise<void>;
   /** Ends the session because the runner is stopping. */
@@ -27,6 +29,23 @@ export class SessionSet implements AsyncDisposable {
   /** Number of live sessions. */
   get size(): number {
     return this.#live.size;
+  }
+
+  /**
+   * Live sessions per transport.
+   *
+   * @returns Counts for `websocket`, `streamable-http` and `sse`.
+   */
+  countByTransport(): Record<string, number> {
+    const counts: Record<string, number> = {
+      websocket: 0,
+      "streamable-http": 0,
+      sse: 0,
+    };
+    for (const session of this.#live) {
+      counts[session.transport] = (counts[session.transport] ?? 0) + 1;
+    }
+    return counts;
   }
 
   /** Number of sessions ever added. */

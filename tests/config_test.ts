@@ -126,12 +126,14 @@ Deno.test("parseConfig() keeps the runner's own settings out of the child's envi
       "SHUTDOWN_GRACE_MS",
       "KEEPALIVE_SECONDS",
       "SEND_TIMEOUT_MS",
+      "SESSION_IDLE_TIMEOUT",
       "MAX_IN_FLIGHT",
     ]
   ) {
     env[name] = "5000";
   }
   env.HOST = "127.0.0.1";
+  env.ALLOW_ORIGINS = "https://app.example.com";
   delete env.ENV_FILE;
   const config = run([], env, { ".env": "FROM_FILE=yes\n" });
   assert.deepEqual(config.childEnv, {

@@ -1,0 +1,101 @@
+/**
+ * Small helpers for HTTP answers: JSON-RPC error bodies (never HTML) and a
+ * request body reader with a size cap.
+ *
+ * @module
+ */
+
+import { ErrorCode } from "./jsonrpc.ts";
+
+/**
+ * An HTTP error whose body is a JSON-RPC error with id null.
+ *
+ * @param status HTTP status.
+ * @param message One line, starting with the status text.
+ * @param headers Extra headers.
+ * @param code JSON-RPC error code.
+ * @returns The response.
+ */
+export function httpError(
+  status: number,
+  message: string,
+  headers: Record<string, string> = {},
+  code: number = ErrorCode.ServerError,
+): Response {
+  return Response.json({ jsonrpc: "2.0", id: null, error: { code, message } }, {
+    status,
+    headers,
+  });
+}
+
+/**
+ * Reads a request body as text, refusing more than `maxBytes`.
+ *
+ * @param request The request.
+ * @param maxBytes The cap.
+ * @returns The text, or a 413 response.
+ */
+export async function readBody(
+  request: Request,
+  maxBytes: number,
+): Promise<string | Response> {
+  const tooLarge = () =>
+    httpError(
+      413,
+      `Payload Too Large: the body is over the limit of ${maxBytes} bytes (--max-message-bytes)`,
+    );
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > maxBytes) {
+    await request.body?.cancel();
+    return tooLarge();
+  }
+  if (!request.body) return "";
+  const parts: Uint8Array[] = [];
+  let length = 0;
+  for await (const chunk of request.body) {
+    length += chunk.length;
+    if (length > maxBytes) return tooLarge(); // leaving the loop cancels the body
+    parts.push(chunk);
+  }
+  const bytes = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    bytes.set(part, offset);
+    offset += part.length;
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return httpError(
+      400,
+      "Bad Request: the body is not valid UTF-8",
+      {},
+      ErrorCode.ParseError,
+    );
+  }
+}
+
+/**
+ * Whether an `Accept` header accepts a media type (`*` wildcards included).
+ * A missing header accepts everything.
+ *
+ * @param accept The header value.
+ * @param type The media type, such as `text/event-stream`.
+ * @returns True when acceptable.
+ */
+export function accepts(accept: string | null, type: string): boolean {
+  if (accept === null || accept.trim() === "") return true;
+  const [major] = type.split("/");
+  return accept.split(",").some((part) => {
+    const [range = "", ...params] = part.trim().toLowerCase().split(";");
+    if (params.some((p) => /^\s*q\s*=\s*0(\.0*)?\s*$/.test(p))) return false;
+    return range === type || range === "*/*" || range === `${major}/*`;
+  });
+}
+
+/** Headers of every SSE response. */
+export const SSE_HEADERS: Readonly<Record<string, string>> = {
+  "content-type": "text/event-stream",
+  "cache-control": "no-cache, no-transform",
+  "x-accel-buffering": "no",
+};

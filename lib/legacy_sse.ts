@@ -1,0 +1,272 @@
+/**
+ * The legacy HTTP+SSE transport (MCP revision 2024-11-05): `GET /sse` opens
+ * a stream whose first event names the POST endpoint; messages POSTed there
+ * are answered with 202 and the replies arrive on the stream. One child per
+ * stream; the child stops when the stream closes.
+ *
+ * @module
+ */
+
+import type { Logger } from "@logtape/logtape";
+import { ChildBridge } from "./child_bridge.ts";
+import { accepts, httpError, readBody, SSE_HEADERS } from "./http_reply.ts";
+import { checkFrame, ErrorCode, errorResponse } from "./jsonrpc.ts";
+import type { SessionSet } from "./session_set.ts";
+import { SseStream } from "./sse_stream.ts";
+import { newSessionId } from "./streamable_http.ts";
+
+/** Options for {@linkcode LegacySseEndpoint}. */
+export interface LegacySseOptions {
+  /** The MCP server's executable. */
+  program: string;
+  /** Its arguments. */
+  args: string[];
+  /** Its environment. */
+  env: Record<string, string>;
+  /** Largest message in either direction, in bytes. */
+  maxMessageBytes: number;
+  /** Most requests awaiting a response per session. */
+  maxInFlight: number;
+  /** Most sessions of every transport together. */
+  maxSessions: number;
+  /** Wait at each stop stage of a child. */
+  shutdownGraceMs: number;
+  /** How long a client may leave the stream unread. */
+  sendTimeoutMs: number;
+  /** Every live session. */
+  sessions: SessionSet;
+  /** Logger. */
+  logger: Logger;
+  /** Whether the runner is shutting down. */
+  isStopping: () => boolean;
+}
+
+/** The path clients POST to. */
+export const LEGACY_MESSAGE_PATH = "/message";
+
+/** One legacy SSE session. */
+class LegacySseSession {
+  readonly id: string;
+  readonly transport = "sse";
+  readonly done: Promise<void>;
+  readonly stream: SseStream;
+  #bridge!: ChildBridge;
+  #ended = false;
+  #resolveDone: () => void;
+  #log: Logger;
+
+  constructor(id: string, log: Logger) {
+    this.id = id;
+    this.#log = log;
+    const done = Promise.withResolvers<void>();
+    this.done = done.promise;
+    this.#resolveDone = done.resolve;
+    this.stream = new SseStream({
+      onDisconnect: () => void this.end("Client closed the stream"),
+    });
+  }
+
+  static start(id: string, options: LegacySseOptions): LegacySseSession {
+    const session = new LegacySseSession(id, options.logger);
+    session.#bridge = ChildBridge.spawn({
+      session: id,
+      program: options.program,
+      args: options.args,
+      env: options.env,
+      maxMessageBytes: options.maxMessageBytes,
+      maxInFlight: options.maxInFlight,
+      shutdownGraceMs: options.shutdownGraceMs,
+      logger: options.logger,
+    }, {
+      deliver: (text) =>
+        session.stream.send(text, "message", options.sendTimeoutMs),
+      tooLarge: (id, size) => {
+        if (id === undefined) return;
+        void session.stream.send(errorResponse(
+          id,
+          ErrorCode.ServerError,
+          `Cannot deliver response: it is ${size} bytes, over the limit of ${options.maxMessageBytes} bytes (--max-message-bytes)`,
+        ));
+      },
+      exited: (status, how) => {
+        void session.end(`MCP server exited with ${how}`, {
+          exitCode: status.code,
+          signal: status.signal,
+        });
+      },
+    });
+    return session;
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  get bridge(): ChildBridge {
+    return this.#bridge;
+  }
+
+  async end(reason: string, data?: unknown): Promise<void> {
+    if (this.#ended) return await this.done;
+    this.#ended = true;
+    const pending = this.#bridge.takePending();
+    this.#log.info(
+      "Session {session} ended: {reason}; {pending} requests unanswered",
+      {
+        session: this.id,
+        reason,
+        pending: pending.length,
+      },
+    );
+    for (const id of pending) {
+      void this.stream.send(
+        errorResponse(
+          id,
+          ErrorCode.ServerError,
+          `Cannot complete request: ${reason}`,
+          data,
+        ),
+      );
+    }
+    this.stream.complete();
+    await this.#bridge.close();
+    this.#resolveDone();
+  }
+
+  shutdown(): Promise<void> {
+    return this.end("Runner is shutting down");
+  }
+
+  killNow(): void {
+    this.#bridge.killNow();
+  }
+}
+
+/** Serves `GET /sse` and `POST /message`. */
+export class LegacySseEndpoint {
+  #options: LegacySseOptions;
+  #sessions = new Map<string, LegacySseSession>();
+
+  /**
+   * Creates the endpoint.
+   *
+   * @param options Program, limits and the session registry.
+   */
+  constructor(options: LegacySseOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * Opens a stream and its session.
+   *
+   * @param request The GET request.
+   * @returns The SSE response, whose first event is `endpoint`.
+   */
+  open(request: Request): Response {
+    const options = this.#options;
+    if (request.method !== "GET") {
+      return httpError(405, "Method Not Allowed: open the stream with GET", {
+        allow: "GET, OPTIONS",
+      });
+    }
+    if (!accepts(request.headers.get("accept"), "text/event-stream")) {
+      return httpError(406, "Not Acceptable: /sse is text/event-stream");
+    }
+    if (options.isStopping()) {
+      return httpError(
+        503,
+        "Service Unavailable: the runner is shutting down",
+        { "retry-after": "5" },
+      );
+    }
+    if (options.sessions.size >= options.maxSessions) {
+      return httpError(
+        503,
+        `Service Unavailable: ${options.maxSessions} sessions are open (--max-sessions)`,
+        {
+          "retry-after": "1",
+        },
+      );
+    }
+    const id = newSessionId();
+    let session: LegacySseSession;
+    try {
+      session = LegacySseSession.start(id, options);
+    } catch (error) {
+      options.logger.error("Cannot start {program}: {error}", {
+        program: options.program,
+        error: String(error),
+      });
+      return httpError(
+        500,
+        `Internal Server Error: cannot start MCP server: ${
+          (error as Error).message
+        }`,
+      );
+    }
+    this.#sessions.set(id, session);
+    options.sessions.add(session);
+    session.done.then(() => this.#sessions.delete(id));
+    const body = session.stream.connect();
+    void session.stream.send(
+      `${LEGACY_MESSAGE_PATH}?sessionId=${encodeURIComponent(id)}`,
+      "endpoint",
+    );
+    return new Response(body, { headers: SSE_HEADERS });
+  }
+
+  /**
+   * Takes a message for a session.
+   *
+   * @param request The POST request.
+   * @returns 202, or an error.
+   */
+  async message(request: Request): Promise<Response> {
+    if (request.method !== "POST") {
+      return httpError(405, "Method Not Allowed: POST messages here", {
+        allow: "POST, OPTIONS",
+      });
+    }
+    const id = new URL(request.url).searchParams.get("sessionId");
+    if (!id) {
+      await request.body?.cancel();
+      return httpError(
+        400,
+        "Bad Request: the sessionId query parameter is required",
+      );
+    }
+    const session = this.#sessions.get(id);
+    if (!session || session.ended) {
+      await request.body?.cancel();
+      return httpError(
+        404,
+        "Not Found: unknown or closed session; open /sse again",
+        {},
+        -32001,
+      );
+    }
+    const contentType = (request.headers.get("content-type") ?? "").split(
+      ";",
+    )[0]!.trim().toLowerCase();
+    if (contentType !== "application/json") {
+      await request.body?.cancel();
+      return httpError(
+        415,
+        `Unsupported Media Type: the body must be application/json, received "${contentType}"`,
+      );
+    }
+    const body = await readBody(request, this.#options.maxMessageBytes);
+    if (body instanceof Response) return body;
+    const check = checkFrame(body);
+    if (!check.ok) {
+      return Response.json(JSON.parse(check.errors[0]!), { status: 400 });
+    }
+    for (const error of check.errors) void session.stream.send(error);
+    const { refused } = session.bridge.forward(check.text, check.messages);
+    for (const error of refused) void session.stream.send(error);
+    return new Response("Accepted", {
+      status: 202,
+      headers: { "content-type": "text/plain" },
+    });
+  }
+}

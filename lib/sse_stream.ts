@@ -1,0 +1,228 @@
+/**
+ * A server-sent-events stream that outlives its HTTP connection: events get
+ * ids, are kept in a bounded replay buffer, and a client that reconnects with
+ * `Last-Event-ID` gets what it missed.
+ *
+ * @module
+ */
+
+import { delay } from "./child.ts";
+
+const encoder = new TextEncoder();
+
+/** Options for {@linkcode SseStream}. */
+export interface SseStreamOptions {
+  /**
+   * Prefix of event ids; ids are `<id>_<n>`. Omit for a stream without ids
+   * (the legacy HTTP+SSE transport).
+   */
+  id?: string;
+  /**
+   * Most bytes of past events kept for replay.
+   *
+   * @default {4 MiB}
+   */
+  replayBytes?: number;
+  /**
+   * Bytes queued for a slow client above which {@linkcode SseStream.send}
+   * asks the caller to wait.
+   *
+   * @default {1 MiB}
+   */
+  highWaterBytes?: number;
+  /**
+   * `retry` hint for clients, in milliseconds, sent when a connection opens.
+   *
+   * @default {1000}
+   */
+  retryMs?: number;
+  /** Called when the client's connection goes away (not on complete()). */
+  onDisconnect?: () => void;
+}
+
+interface PastEvent {
+  seq: number;
+  frame: Uint8Array;
+}
+
+/**
+ * One logical SSE stream, attached to at most one HTTP response at a time.
+ */
+export class SseStream {
+  /** Stream id, or undefined for a stream without event ids. */
+  readonly id: string | undefined;
+  #seq = 0;
+  #past: PastEvent[] = [];
+  #pastBytes = 0;
+  #replayBytes: number;
+  #highWater: number;
+  #retryMs: number;
+  #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+  #completed = false;
+  #onDisconnect: (() => void) | undefined;
+
+  /**
+   * Creates a stream with no connection yet.
+   *
+   * @param options Ids, buffer sizes and callbacks.
+   */
+  constructor(options: SseStreamOptions = {}) {
+    this.id = options.id;
+    this.#replayBytes = options.replayBytes ?? 4 * 1024 * 1024;
+    this.#highWater = options.highWaterBytes ?? 1024 * 1024;
+    this.#retryMs = options.retryMs ?? 1000;
+    this.#onDisconnect = options.onDisconnect;
+  }
+
+  /** Whether an HTTP response is attached. */
+  get attached(): boolean {
+    return this.#controller !== undefined;
+  }
+
+  /** Whether the stream has ended (its last event was sent). */
+  get completed(): boolean {
+    return this.#completed;
+  }
+
+  /**
+   * Opens a connection: a body for an HTTP response. A previous connection
+   * is closed. With `afterSeq`, events after that number are replayed first.
+   *
+   * @param afterSeq Replay events with a greater sequence number.
+   * @returns The response body.
+   */
+  connect(afterSeq?: number): ReadableStream<Uint8Array> {
+    this.#closeConnection();
+    let self: ReadableStreamDefaultController<Uint8Array> | undefined;
+    return new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        self = controller;
+        this.#controller = controller;
+        // Priming event: an id and empty data, so the client can resume
+        // from here; and how long to wait before reconnecting.
+        const prime = this.id === undefined
+          ? `retry: ${this.#retryMs}\n\n`
+          : `id: ${this.id}_${
+            afterSeq ?? this.#seq
+          }\nretry: ${this.#retryMs}\ndata: \n\n`;
+        controller.enqueue(encoder.encode(prime));
+        if (afterSeq !== undefined) {
+          for (const event of this.#past) {
+            if (event.seq > afterSeq) controller.enqueue(event.frame);
+          }
+        }
+        if (this.#completed) {
+          this.#controller = undefined;
+          controller.close();
+        }
+      },
+      cancel: () => {
+        if (this.#controller === self) {
+          this.#controller = undefined;
+          this.#onDisconnect?.();
+        }
+      },
+    }, new ByteLengthQueuingStrategy({ highWaterMark: this.#highWater }));
+  }
+
+  /**
+   * Sends an event. It is kept for replay, and written to the connection if
+   * one is attached. Returns a promise when the client is slow: wait for it
+   * to keep memory bounded (it settles after `timeoutMs` at the latest, and
+   * the connection is then dropped).
+   *
+   * @param data The event data (one line of JSON).
+   * @param event The event name.
+   * @param timeoutMs How long a slow client may take.
+   * @returns Nothing, or a promise to wait for.
+   */
+  send(
+    data: string,
+    event = "message",
+    timeoutMs = 30_000,
+  ): void | Promise<void> {
+    if (this.#completed) return;
+    this.#seq++;
+    const idLine = this.id === undefined ? "" : `id: ${this.id}_${this.#seq}\n`;
+    const frame = encoder.encode(`event: ${event}\n${idLine}data: ${data}\n\n`);
+    if (this.id !== undefined) this.#remember(this.#seq, frame);
+    const controller = this.#controller;
+    if (!controller) return;
+    try {
+      controller.enqueue(frame);
+    } catch {
+      this.#controller = undefined;
+      return;
+    }
+    if ((controller.desiredSize ?? 0) >= 0) return;
+    return this.#drain(controller, timeoutMs);
+  }
+
+  /** Writes an SSE comment (a keepalive). */
+  comment(text: string): void {
+    try {
+      this.#controller?.enqueue(encoder.encode(`: ${text}\n\n`));
+    } catch {
+      this.#controller = undefined;
+    }
+  }
+
+  /** Ends the stream: the connection closes, replay stays possible. */
+  complete(): void {
+    if (this.#completed) return;
+    this.#completed = true;
+    this.#closeConnection();
+  }
+
+  async #drain(
+    controller: ReadableStreamDefaultController<Uint8Array>,
+    timeoutMs: number,
+  ): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (
+      this.#controller === controller && (controller.desiredSize ?? 0) < 0
+    ) {
+      if (Date.now() > deadline) {
+        // The client stopped reading: drop the connection; replay remains.
+        this.#closeConnection(true);
+        this.#onDisconnect?.();
+        return;
+      }
+      await delay(5);
+    }
+  }
+
+  #remember(seq: number, frame: Uint8Array): void {
+    this.#past.push({ seq, frame });
+    this.#pastBytes += frame.length;
+    while (this.#pastBytes > this.#replayBytes && this.#past.length > 1) {
+      this.#pastBytes -= this.#past.shift()!.frame.length;
+    }
+  }
+
+  #closeConnection(abort = false): void {
+    const controller = this.#controller;
+    this.#controller = undefined;
+    try {
+      if (abort) {
+        controller?.error(new Error("Cannot send: the client stopped reading"));
+      } else controller?.close();
+    } catch {
+      // already closed or errored
+    }
+  }
+}
+
+/**
+ * Splits an event id `<stream>_<n>` into its parts.
+ *
+ * @param eventId The `Last-Event-ID` value.
+ * @returns The stream id and sequence number, or undefined.
+ */
+export function parseEventId(
+  eventId: string,
+): { stream: string; seq: number } | undefined {
+  const match = /^(.+)_(\d+)$/.exec(eventId.trim());
+  if (!match) return undefined;
+  return { stream: match[1]!, seq: Number(match[2]) };
+}

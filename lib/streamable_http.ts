@@ -1,0 +1,351 @@
+/**
+ * The Streamable HTTP endpoint (`/mcp`, MCP revisions 2025-03-26 to
+ * 2025-11-25): session creation on `initialize`, POST/GET/DELETE, protocol
+ * version checks and idle reaping.
+ *
+ * @module
+ */
+
+import type { Logger } from "@logtape/logtape";
+import { HttpSession } from "./http_session.ts";
+import { accepts, httpError, readBody, SSE_HEADERS } from "./http_reply.ts";
+import { checkFrame, ErrorCode } from "./jsonrpc.ts";
+import type { SessionSet } from "./session_set.ts";
+import { parseEventId } from "./sse_stream.ts";
+
+/** Protocol revisions a client may name in `MCP-Protocol-Version`. */
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly string[] = [
+  "2024-11-05",
+  "2025-03-26",
+  "2025-06-18",
+  "2025-11-25",
+];
+
+/** Options for {@linkcode StreamableHttpEndpoint}. */
+export interface StreamableHttpOptions {
+  /** The MCP server's executable. */
+  program: string;
+  /** Its arguments. */
+  args: string[];
+  /** Its environment. */
+  env: Record<string, string>;
+  /** Largest message in either direction, in bytes. */
+  maxMessageBytes: number;
+  /** Most requests awaiting a response per session. */
+  maxInFlight: number;
+  /** Most sessions of every transport together. */
+  maxSessions: number;
+  /** Wait at each stop stage of a child. */
+  shutdownGraceMs: number;
+  /** How long a client may leave a stream unread. */
+  sendTimeoutMs: number;
+  /** A session without requests or open streams this long is ended. */
+  idleTimeoutMs: number;
+  /** Every live session. */
+  sessions: SessionSet;
+  /** Logger. */
+  logger: Logger;
+  /** Whether the runner is shutting down. */
+  isStopping: () => boolean;
+}
+
+/**
+ * Creates a session id: 32 random bytes, base64url (visible ASCII only).
+ *
+ * @returns The id.
+ */
+export function newSessionId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll(
+    "/",
+    "_",
+  );
+}
+
+/** Serves `/mcp`. Dispose it to stop the idle reaper. */
+export class StreamableHttpEndpoint implements Disposable {
+  #options: StreamableHttpOptions;
+  #sessions = new Map<string, HttpSession>();
+  #reaper: ReturnType<typeof setInterval> | undefined;
+
+  /**
+   * Creates the endpoint.
+   *
+   * @param options Program, limits and the session registry.
+   */
+  constructor(options: StreamableHttpOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * Handles a request to the MCP endpoint.
+   *
+   * @param request The request.
+   * @returns The response.
+   */
+  async handle(request: Request): Promise<Response> {
+    switch (request.method) {
+      case "POST":
+        return await this.#post(request);
+      case "GET":
+        return this.#get(request);
+      case "DELETE":
+        return await this.#delete(request);
+      default:
+        return httpError(405, `Method Not Allowed: use GET, POST or DELETE`, {
+          allow: "GET, POST, DELETE, OPTIONS",
+        });
+    }
+  }
+
+  /** Stops the idle reaper. Sessions are ended through the session registry. */
+  [Symbol.dispose](): void {
+    clearInterval(this.#reaper);
+    this.#reaper = undefined;
+  }
+
+  #versionError(request: Request): Response | undefined {
+    const version = request.headers.get("mcp-protocol-version");
+    if (
+      version === null || SUPPORTED_PROTOCOL_VERSIONS.includes(version.trim())
+    ) return undefined;
+    return httpError(
+      400,
+      `Bad Request: unsupported MCP-Protocol-Version "${version}"; supported: ${
+        SUPPORTED_PROTOCOL_VERSIONS.join(", ")
+      }`,
+    );
+  }
+
+  #session(request: Request): HttpSession | Response {
+    const id = request.headers.get("mcp-session-id");
+    if (id === null || id.trim() === "") {
+      return httpError(
+        400,
+        "Bad Request: the Mcp-Session-Id header is required; send initialize first",
+      );
+    }
+    const session = this.#sessions.get(id.trim());
+    if (!session || session.ended) {
+      return httpError(
+        404,
+        "Not Found: unknown or terminated session; send initialize again",
+        {},
+        -32001,
+      );
+    }
+    return session;
+  }
+
+  async #post(request: Request): Promise<Response> {
+    const contentType = (request.headers.get("content-type") ?? "").split(
+      ";",
+    )[0]!.trim().toLowerCase();
+    if (contentType !== "application/json") {
+      await request.body?.cancel();
+      return httpError(
+        415,
+        `Unsupported Media Type: the body must be application/json, received "${contentType}"`,
+      );
+    }
+    const accept = request.headers.get("accept");
+    const sse = accepts(accept, "text/event-stream");
+    const json = accepts(accept, "application/json");
+    if (!sse && !json) {
+      await request.body?.cancel();
+      return httpError(
+        406,
+        "Not Acceptable: accept application/json or text/event-stream",
+      );
+    }
+    const body = await readBody(request, this.#options.maxMessageBytes);
+    if (body instanceof Response) return body;
+    const check = checkFrame(body);
+    if (!check.ok) {
+      const error = JSON.parse(check.errors[0]!);
+      return Response.json(error, { status: 400 });
+    }
+    if (check.errors.length > 0) {
+      return Response.json(check.errors.map((e) => JSON.parse(e)), {
+        status: 400,
+      });
+    }
+    const versionError = this.#versionError(request);
+    const initialize = check.messages.some((m) => m.method === "initialize");
+    const hasSession =
+      (request.headers.get("mcp-session-id") ?? "").trim() !== "";
+    let session: HttpSession;
+    if (!hasSession) {
+      if (!initialize) {
+        // 2026-07-28 (stateless) clients send no initialize. A plain 400 with a
+        // legacy error code tells a dual-era client to fall back to initialize.
+        const modern = request.headers.has("mcp-method") ||
+          request.headers.get("mcp-protocol-version")?.trim() === "2026-07-28";
+        return httpError(
+          400,
+          modern
+            ? "Bad Request: this server speaks MCP 2025-11-25 and earlier; send initialize first"
+            : "Bad Request: the Mcp-Session-Id header is required; send initialize first",
+        );
+      }
+      if (versionError) return versionError;
+      const created = this.#create();
+      if (created instanceof Response) return created;
+      session = created;
+    } else {
+      const found = this.#session(request);
+      if (found instanceof Response) return found;
+      if (versionError) return versionError;
+      if (initialize) {
+        return httpError(
+          400,
+          "Bad Request: the session is already initialized",
+          {},
+          ErrorCode.InvalidRequest,
+        );
+      }
+      session = found;
+    }
+    const headers = { "mcp-session-id": session.id };
+    const result = session.post(
+      check.text,
+      check.messages,
+      sse ? "sse" : "json",
+    );
+    if ("accepted" in result) {
+      return new Response(null, { status: 202, headers });
+    }
+    if ("stream" in result) {
+      return new Response(result.stream, {
+        headers: { ...SSE_HEADERS, ...headers },
+      });
+    }
+    const replies = await result.json;
+    const payload =
+      check.messages.length === 1 && !body.trimStart().startsWith("[")
+        ? replies[0] ?? ""
+        : `[${replies.join(",")}]`;
+    return new Response(payload, {
+      headers: { "content-type": "application/json", ...headers },
+    });
+  }
+
+  #get(request: Request): Response {
+    const accept = request.headers.get("accept");
+    if (accept !== null && !accepts(accept, "text/event-stream")) {
+      return httpError(
+        406,
+        "Not Acceptable: the GET stream is text/event-stream",
+      );
+    }
+    const session = this.#session(request);
+    if (session instanceof Response) return session;
+    const versionError = this.#versionError(request);
+    if (versionError) return versionError;
+    const lastEventId = request.headers.get("last-event-id");
+    const resume = lastEventId === null ? undefined : parseEventId(lastEventId);
+    const body = session.get(resume);
+    if (body === "conflict") {
+      return httpError(
+        409,
+        "Conflict: this session already has an open GET stream",
+      );
+    }
+    return new Response(body, {
+      headers: { ...SSE_HEADERS, "mcp-session-id": session.id },
+    });
+  }
+
+  async #delete(request: Request): Promise<Response> {
+    const session = this.#session(request);
+    if (session instanceof Response) return session;
+    await session.end("Session deleted by the client");
+    return new Response(null, { status: 200 });
+  }
+
+  #create(): HttpSession | Response {
+    const options = this.#options;
+    if (options.isStopping()) {
+      return httpError(
+        503,
+        "Service Unavailable: the runner is shutting down",
+        { "retry-after": "5" },
+      );
+    }
+    if (options.sessions.size >= options.maxSessions) {
+      options.logger.warning(
+        "Refused a session: {max} sessions are open (--max-sessions)",
+        {
+          max: options.maxSessions,
+        },
+      );
+      return httpError(
+        503,
+        `Service Unavailable: ${options.maxSessions} sessions are open (--max-sessions)`,
+        {
+          "retry-after": "1",
+        },
+      );
+    }
+    const id = newSessionId();
+    let session: HttpSession;
+    try {
+      session = HttpSession.start({
+        id,
+        program: options.program,
+        args: options.args,
+        env: options.env,
+        maxMessageBytes: options.maxMessageBytes,
+        maxInFlight: options.maxInFlight,
+        shutdownGraceMs: options.shutdownGraceMs,
+        sendTimeoutMs: options.sendTimeoutMs,
+        logger: options.logger,
+      });
+    } catch (error) {
+      options.logger.error("Cannot start {program}: {error}", {
+        program: options.program,
+        error: String(error),
+      });
+      return httpError(
+        500,
+        `Internal Server Error: cannot start MCP server: ${
+          (error as Error).message
+        }`,
+      );
+    }
+    this.#sessions.set(id, session);
+    options.sessions.add(session);
+    session.done.then(() => {
+      this.#sessions.delete(id);
+      if (this.#sessions.size === 0) this[Symbol.dispose]();
+    });
+    this.#startReaper();
+    return session;
+  }
+
+  #startReaper(): void {
+    if (this.#reaper !== undefined) return;
+    const timeout = this.#options.idleTimeoutMs;
+    const every = Math.min(Math.max(Math.floor(timeout / 4), 250), 60_000);
+    this.#reaper = setInterval(() => {
+      const now = Date.now();
+      for (const session of this.#sessions.values()) {
+        if (
+          !session.ended && !session.streaming &&
+          now - session.lastActivity > timeout
+        ) {
+          this.#options.logger.info(
+            "Session {session} idle for {ms} ms: ending it",
+            {
+              session: session.id,
+              ms: now - session.lastActivity,
+            },
+          );
+          void session.end(
+            "Session was idle too long (--session-idle-timeout)",
+          );
+        }
+      }
+    }, every);
+  }
+}
