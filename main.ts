@@ -192,15 +192,23 @@ export async function main(args: string[]): Promise<number> {
   );
   await sessions.shutdown();
   let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
-    server.shutdown(),
-    new Promise<void>((resolve) =>
-      timer = setTimeout(resolve, config.shutdownGraceMs + 1000)
+  const closed = await Promise.race([
+    server.shutdown().then(() => true),
+    new Promise<false>((resolve) =>
+      timer = setTimeout(() => resolve(false), config.shutdownGraceMs + 1000)
     ),
   ]);
   clearTimeout(timer);
+  handler[Symbol.dispose]();
   for (const [signal, listener] of listeners) {
     Deno.removeSignalListener(signal, listener);
+  }
+  if (!closed) {
+    // A client that stopped reading holds its response open. Every child
+    // has stopped by now (sessions.shutdown() waited for them), so exiting
+    // leaves no process behind.
+    log.warning("Stopped with connections still open");
+    Deno.exit(0);
   }
   log.info("Stopped");
   return 0;
