@@ -10,9 +10,12 @@
  */
 
 import denoConfig from "./deno.json" with { type: "json" };
+import { generateToken, TOKEN_QUERY_PARAMETER, TokenAuth } from "./lib/auth.ts";
 import { ConfigError, helpText, parseConfig } from "./lib/config.ts";
 import { MCP_PATH, RunnerHandler, SSE_PATH } from "./lib/handler.ts";
 import { configureLogging, logger } from "./lib/log.ts";
+import { Metrics } from "./lib/metrics.ts";
+import { isLoopback } from "./lib/origin_guard.ts";
 import { SessionSet } from "./lib/session_set.ts";
 import { findProgram } from "./lib/which.ts";
 
@@ -76,11 +79,14 @@ export async function main(args: string[]): Promise<number> {
   configureLogging({ level: config.logLevel, format: config.logFormat });
   const log = logger();
 
-  const resolved = await findProgram(config.program, {
-    path: config.childEnv.PATH ?? config.childEnv.Path,
-    pathExt: config.childEnv.PATHEXT,
-    cwd: Deno.cwd(),
-  });
+  const cwd = Deno.cwd();
+  const resolve = () =>
+    findProgram(config.program, {
+      path: config.childEnv.PATH ?? config.childEnv.Path,
+      pathExt: config.childEnv.PATHEXT,
+      cwd,
+    });
+  const resolved = await resolve();
   if (resolved === undefined) {
     const source = args.includes("--") || !Deno.env.get("PROGRAM")
       ? "the command"
@@ -91,6 +97,33 @@ export async function main(args: string[]): Promise<number> {
     );
     return 2;
   }
+
+  let tls: { cert: string; key: string } | undefined;
+  if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
+    try {
+      tls = {
+        cert: await Deno.readTextFile(config.tlsCert),
+        key: await Deno.readTextFile(config.tlsKey),
+      };
+    } catch (error) {
+      print(
+        "stderr",
+        `Cannot start: cannot read the TLS certificate or key: ${
+          (error as Error).message
+        }`,
+      );
+      return 2;
+    }
+  }
+  const tokens = [...config.authTokens];
+  let generatedToken: string | undefined;
+  if (tokens.length === 0 && !config.noAuth && !isLoopback(config.host)) {
+    // Never open to the network without a token unless told so explicitly.
+    generatedToken = generateToken();
+    tokens.push(generatedToken);
+  }
+  const auth = tokens.length > 0 ? new TokenAuth(tokens) : undefined;
+  const metrics = new Metrics();
 
   const sessions = new SessionSet();
   let stopping = false;
@@ -132,6 +165,9 @@ export async function main(args: string[]): Promise<number> {
     sessions,
     version: VERSION,
     logger: logger(),
+    auth,
+    metrics,
+    ready: async () => (await resolve()) !== undefined,
     isStopping: () => stopping,
   });
   let server: Deno.HttpServer<Deno.NetAddr>;
@@ -140,19 +176,34 @@ export async function main(args: string[]): Promise<number> {
       {
         hostname: config.host,
         port: config.port,
+        ...(tls ?? {}),
         onListen: ({ hostname, port }) => {
           const base = `${urlHost(hostname)}:${port}`;
+          const ws = tls ? "wss" : "ws";
+          const http = tls ? "https" : "http";
           const command = [config.program, ...config.args].join(" ");
           if (log.isEnabledFor("info")) {
             log.info(
-              `Listening on ws://{base}/ (Streamable HTTP: http://{base}${MCP_PATH}, SSE: http://{base}${SSE_PATH}, health: http://{base}/healthz), serving {command}`,
+              `Listening on ${ws}://{base}/ (Streamable HTTP: ${http}://{base}${MCP_PATH}, SSE: ${http}://{base}${SSE_PATH}, health: ${http}://{base}/healthz), serving {command}`,
               { base, command },
             );
           } else {
             // Where to connect is printed whatever the log level.
             print(
               "stderr",
-              `Listening on ws://${base}/ (Streamable HTTP: http://${base}${MCP_PATH}, SSE: http://${base}${SSE_PATH}, health: http://${base}/healthz), serving ${command}`,
+              `Listening on ${ws}://${base}/ (Streamable HTTP: ${http}://${base}${MCP_PATH}, SSE: ${http}://${base}${SSE_PATH}, health: ${http}://${base}/healthz), serving ${command}`,
+            );
+          }
+          if (generatedToken !== undefined) {
+            // Printed once, never logged: the only place this token appears.
+            print(
+              "stderr",
+              `No --auth-token was given for a non-loopback address, so one was generated: ${generatedToken}\n` +
+                `  Send "Authorization: Bearer <token>", or connect to ${ws}://${base}/?${TOKEN_QUERY_PARAMETER}=${generatedToken}`,
+            );
+          } else if (config.noAuth && !isLoopback(config.host)) {
+            log.warning(
+              "Listening on a non-loopback address without a token (--no-auth)",
             );
           }
           if (config.envFile) {

@@ -1,12 +1,15 @@
 /**
  * Benchmark: the same C echo MCP server (bench/echo.c) measured directly over
- * pipes and through the runner over WebSocket, in one run.
+ * pipes and through the runner over WebSocket and over Streamable HTTP
+ * (`/mcp`, JSON replies), in one run.
  *
  * Run with `deno task bench` (under a minute) or `deno task bench --quick`
  * (smaller counts, a smoke run). Prints a Markdown table on stdout and
  * progress on stderr. `--profile DIR` runs the runner of the load rows with
  * `--cpu-prof` and writes its .cpuprofile into DIR (see profile_top.ts);
- * `--only seq,flight,big,many,setup,memory` runs some of the rows.
+ * `--only seq,flight,http,big,many,setup,memory` runs some of the rows
+ * (`http`: the Streamable HTTP sequential and 64-in-flight rows, with their
+ * direct-pipe baseline).
  *
  * @module
  */
@@ -424,6 +427,180 @@ class WsConn implements Conn {
     if (this.#socket.readyState < WebSocket.CLOSING) this.#socket.close(1000);
     // Whoever waits in close() is released even if no close event comes.
     this.#markClosed();
+  }
+}
+
+const PROTOCOL_VERSION = "2025-06-18";
+
+/**
+ * A Streamable HTTP session at `/mcp`: each message is one POST with
+ * `Accept: application/json`, so a request's answer is the response body
+ * (notifications get an empty 202). The first message sent must be
+ * `initialize`; its response gives the `Mcp-Session-Id` that later POSTs
+ * carry. Uses its own fetch client (HTTP/1.1, keep-alive pool), which
+ * opens as many connections as there are POSTs in flight and reuses them.
+ */
+class HttpConn implements Conn {
+  nextId = 1;
+  /** Status of the DELETE sent by close(), if it was sent and answered. */
+  deleteStatus: number | undefined;
+  #url: string;
+  #client: Deno.HttpClient;
+  #abort = new AbortController();
+  #started = false;
+  #session = Promise.withResolvers<void>();
+  #headers: Record<string, string> | undefined;
+  #inFlight = new Set<Promise<void>>();
+  #items: string[] = [];
+  #head = 0;
+  #waiter: PromiseWithResolvers<string> | undefined;
+  #error: Error | undefined;
+
+  constructor(url: string) {
+    this.#url = url;
+    this.#client = Deno.createHttpClient({ http1: true, http2: false });
+    this.#session.promise.catch(() => {});
+    live.add(this);
+  }
+
+  send(text: string): void {
+    if (this.#headers || !this.#started) {
+      this.#started = true;
+      this.#track(this.#post(text));
+      return;
+    }
+    // Sent before initialize was answered: wait for the session id.
+    this.#track(this.#session.promise.then(() => this.#post(text), () => {}));
+  }
+
+  #track(promise: Promise<void>): void {
+    this.#inFlight.add(promise);
+    promise.finally(() => this.#inFlight.delete(promise));
+  }
+
+  async #post(text: string): Promise<void> {
+    const first = this.#headers === undefined;
+    try {
+      const response = await fetch(this.#url, {
+        method: "POST",
+        headers: this.#headers ?? {
+          "content-type": "application/json",
+          accept: "application/json",
+        },
+        body: text,
+        client: this.#client,
+        signal: this.#abort.signal,
+      });
+      if (first) {
+        const id = response.headers.get("mcp-session-id");
+        if (!id) {
+          const body = await response.text();
+          throw new Error(
+            `POST /mcp (initialize) answered ${response.status} without Mcp-Session-Id: ${
+              body.slice(0, 200)
+            }`,
+          );
+        }
+        this.#headers = {
+          "content-type": "application/json",
+          accept: "application/json",
+          "mcp-session-id": id,
+          "mcp-protocol-version": PROTOCOL_VERSION,
+        };
+        this.#session.resolve();
+      }
+      if (response.status === 202) {
+        await response.body?.cancel();
+        return;
+      }
+      const body = await response.text();
+      if (response.status !== 200) {
+        throw new Error(
+          `POST /mcp answered ${response.status}: ${body.slice(0, 200)}`,
+        );
+      }
+      this.#push(body);
+    } catch (error) {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      if (first) this.#session.reject(failure);
+      this.#fail(failure);
+    }
+  }
+
+  #push(text: string): void {
+    const waiter = this.#waiter;
+    if (waiter) {
+      this.#waiter = undefined;
+      waiter.resolve(text);
+      return;
+    }
+    this.#items.push(text);
+  }
+
+  #fail(error: Error): void {
+    this.#error ??= error;
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.reject(this.#error);
+  }
+
+  next(): Promise<string> {
+    if (this.#head < this.#items.length) {
+      const text = this.#items[this.#head++]!;
+      if (this.#head === this.#items.length) {
+        this.#items = [];
+        this.#head = 0;
+      }
+      return Promise.resolve(text);
+    }
+    if (this.#error) return Promise.reject(this.#error);
+    this.#waiter = Promise.withResolvers<string>();
+    return this.#waiter.promise;
+  }
+
+  /** Ends the session with DELETE /mcp (unless aborted), then the client. */
+  async close(): Promise<void> {
+    const headers = this.#headers;
+    if (headers && !this.#abort.signal.aborted) {
+      try {
+        await bounded(
+          Promise.all(this.#inFlight).then(() => {}),
+          10_000,
+          "POSTs in flight",
+        );
+        const response = await bounded(
+          fetch(this.#url, {
+            method: "DELETE",
+            headers: {
+              "mcp-session-id": headers["mcp-session-id"]!,
+              "mcp-protocol-version": PROTOCOL_VERSION,
+            },
+            client: this.#client,
+            signal: this.#abort.signal,
+          }),
+          10_000,
+          "DELETE /mcp",
+        );
+        await response.body?.cancel();
+        this.deleteStatus = response.status;
+      } catch (error) {
+        progress(`DELETE /mcp failed: ${error}`);
+      }
+    }
+    this.#abort.abort(new Error("HTTP session closed"));
+    await bounded(
+      Promise.allSettled(this.#inFlight).then(() => {}),
+      5_000,
+      "POSTs aborting",
+    ).catch(() => {});
+    this.#fail(new Error("HTTP session closed"));
+    this.#client.close();
+    live.delete(this);
+  }
+
+  abort(error: Error): void {
+    this.#fail(error);
+    this.#abort.abort(error);
   }
 }
 
@@ -914,7 +1091,15 @@ function option(name: string): string | undefined {
 }
 
 const PROFILE_DIR = option("profile");
-const GROUPS = ["seq", "flight", "big", "many", "setup", "memory"] as const;
+const GROUPS = [
+  "seq",
+  "flight",
+  "http",
+  "big",
+  "many",
+  "setup",
+  "memory",
+] as const;
 type Group = typeof GROUPS[number];
 const ONLY = new Set(
   (option("only") ?? GROUPS.join(",")).split(",").map((g) => g.trim()),
@@ -963,22 +1148,37 @@ async function loadRows(echo: string, rows: Row[], notes: string[]) {
     flight: new CpuMeter(runner.pid),
     big: new CpuMeter(runner.pid),
     many: new CpuMeter(runner.pid),
+    httpSeq: new CpuMeter(runner.pid),
+    httpFlight: new CpuMeter(runner.pid),
   };
   const seq50 = new Pair();
   const seq99 = new Pair();
   const flightRate = new Pair();
   const big = new Pair();
   const manyRate = new Pair();
+  // Streamable HTTP rows: their direct side is the same measurement as the
+  // WebSocket rows' direct side of the same round.
+  const httpSeq50 = new Pair();
+  const httpSeq99 = new Pair();
+  const httpFlightRate = new Pair();
+  let httpDeleteStatus: number | undefined;
   let setup: { direct: number[]; runner: number[] } | undefined;
 
   // Rows on one connection, in rounds alternating direct and runner; each
   // row reports the median of the rounds.
-  if (want("seq") || want("flight") || want("big")) {
+  if (want("seq") || want("flight") || want("big") || want("http")) {
+    const wantWs = want("seq") || want("flight") || want("big");
     const direct = new PipeConn(echo);
-    const ws = await bounded(WsConn.open(runner.url), 10_000, "connect");
+    const ws = wantWs
+      ? await bounded(WsConn.open(runner.url), 10_000, "connect")
+      : undefined;
+    const http = want("http")
+      ? new HttpConn(`http://${HOST}:${runner.port}/mcp`)
+      : undefined;
     await phase("initialize", 10_000, async () => {
       await initialize(direct);
-      await initialize(ws);
+      if (ws) await initialize(ws);
+      if (http) await initialize(http);
     });
     const flight = async (conn: Conn) => {
       await pipelined(conn, C.flightWarm, C.window, pad256);
@@ -987,40 +1187,69 @@ async function loadRows(echo: string, rows: Row[], notes: string[]) {
     };
     for (let round = 1; round <= C.rounds; round++) {
       const tag = `(round ${round}/${C.rounds})`;
-      if (want("seq")) {
+      if (want("seq") || want("http")) {
         const d = await phase(
           `256 B sequential, direct ${tag}`,
           30_000,
           () => sequential(direct, C.seqWarm, C.seqN, pad256),
         );
-        const r = await phase(
-          `256 B sequential, runner ${tag}`,
-          30_000,
-          () =>
-            cpu.seq.measure(() => sequential(ws, C.seqWarm, C.seqN, pad256)),
-        );
-        seq50.direct.push(percentile(d, 0.5) * 1000);
-        seq50.runner.push(percentile(r, 0.5) * 1000);
-        seq99.direct.push(percentile(d, 0.99) * 1000);
-        seq99.runner.push(percentile(r, 0.99) * 1000);
+        const d50 = percentile(d, 0.5) * 1000;
+        const d99 = percentile(d, 0.99) * 1000;
+        if (ws && want("seq")) {
+          const r = await phase(
+            `256 B sequential, runner ${tag}`,
+            30_000,
+            () =>
+              cpu.seq.measure(() => sequential(ws, C.seqWarm, C.seqN, pad256)),
+          );
+          seq50.direct.push(d50);
+          seq50.runner.push(percentile(r, 0.5) * 1000);
+          seq99.direct.push(d99);
+          seq99.runner.push(percentile(r, 0.99) * 1000);
+        }
+        if (http) {
+          const r = await phase(
+            `256 B sequential, runner Streamable HTTP ${tag}`,
+            30_000,
+            () =>
+              cpu.httpSeq.measure(() =>
+                sequential(http, C.seqWarm, C.seqN, pad256)
+              ),
+          );
+          httpSeq50.direct.push(d50);
+          httpSeq50.runner.push(percentile(r, 0.5) * 1000);
+          httpSeq99.direct.push(d99);
+          httpSeq99.runner.push(percentile(r, 0.99) * 1000);
+        }
       }
-      if (want("flight")) {
-        flightRate.direct.push(
-          await phase(
-            `${C.window} in flight, direct ${tag}`,
-            40_000,
-            () => flight(direct),
-          ),
+      if (want("flight") || want("http")) {
+        const d = await phase(
+          `${C.window} in flight, direct ${tag}`,
+          40_000,
+          () => flight(direct),
         );
-        flightRate.runner.push(
-          await phase(
-            `${C.window} in flight, runner ${tag}`,
-            40_000,
-            () => cpu.flight.measure(() => flight(ws)),
-          ),
-        );
+        if (ws && want("flight")) {
+          flightRate.direct.push(d);
+          flightRate.runner.push(
+            await phase(
+              `${C.window} in flight, runner ${tag}`,
+              40_000,
+              () => cpu.flight.measure(() => flight(ws)),
+            ),
+          );
+        }
+        if (http) {
+          httpFlightRate.direct.push(d);
+          httpFlightRate.runner.push(
+            await phase(
+              `${C.window} in flight, runner Streamable HTTP ${tag}`,
+              40_000,
+              () => cpu.httpFlight.measure(() => flight(http)),
+            ),
+          );
+        }
       }
-      if (want("big")) {
+      if (ws && want("big")) {
         big.direct.push(percentile(
           await phase(
             `1 MiB sequential, direct ${tag}`,
@@ -1040,9 +1269,13 @@ async function loadRows(echo: string, rows: Row[], notes: string[]) {
         ));
       }
     }
-    await phase("close", 10_000, async () => {
+    await phase("close", 30_000, async () => {
       await direct.close();
-      await ws.close();
+      await ws?.close();
+      if (http) {
+        await http.close();
+        httpDeleteStatus = http.deleteStatus;
+      }
     });
   }
 
@@ -1130,6 +1363,21 @@ async function loadRows(echo: string, rows: Row[], notes: string[]) {
     0,
     { better: "higher", ratio: 0.5 },
   );
+  pairRow(
+    `256 B sequential round trip p50, Streamable HTTP, JSON reply (µs, N=${C.seqN}${per})`,
+    httpSeq50,
+    0,
+  );
+  pairRow(
+    `256 B sequential round trip p99, Streamable HTTP, JSON reply (µs, N=${C.seqN}${per})`,
+    httpSeq99,
+    0,
+  );
+  pairRow(
+    `256 B, ${C.window} in flight, 1 Streamable HTTP session, JSON replies (req/s, N=${C.flightN}${per})`,
+    httpFlightRate,
+    0,
+  );
   pairRow(`1 MiB round trip p50 (ms, N=${C.bigN}${per})`, big, 2, {
     better: "lower",
     ratio: 1.5,
@@ -1162,6 +1410,12 @@ async function loadRows(echo: string, rows: Row[], notes: string[]) {
   if (!flightRate.empty) {
     parts.push(`${C.window} in flight req/s ${flightRate.rounds(0)}`);
   }
+  if (!httpSeq50.empty) parts.push(`HTTP 256 B p50 µs ${httpSeq50.rounds(0)}`);
+  if (!httpFlightRate.empty) {
+    parts.push(
+      `HTTP ${C.window} in flight req/s ${httpFlightRate.rounds(0)}`,
+    );
+  }
   if (!big.empty) parts.push(`1 MiB p50 ms ${big.rounds(2)}`);
   if (!manyRate.empty) {
     parts.push(
@@ -1175,6 +1429,8 @@ async function loadRows(echo: string, rows: Row[], notes: string[]) {
     [
       ["256 B sequential", cpu.seq],
       [`${C.window} in flight`, cpu.flight],
+      ["HTTP 256 B sequential", cpu.httpSeq],
+      [`HTTP ${C.window} in flight`, cpu.httpFlight],
       ["1 MiB", cpu.big],
       [`${C.clients}×${C.clientWindow}`, cpu.many],
     ] as const
@@ -1182,6 +1438,36 @@ async function loadRows(echo: string, rows: Row[], notes: string[]) {
     .map(([name, meter]) => `${name}: ${meter.summary()}`);
   if (usage.length > 0) {
     notes.push(`CPU while the runner rows ran: ${usage.join("; ")}.`);
+  }
+  if (!httpSeq50.empty || !httpFlightRate.empty) {
+    const versus: string[] = [];
+    if (!httpSeq50.empty && !seq50.empty) {
+      versus.push(
+        `p50 ${fmt(median(httpSeq50.runner) / median(seq50.runner), 2)}×`,
+      );
+    }
+    if (!httpFlightRate.empty && !flightRate.empty) {
+      versus.push(
+        `${C.window} in flight ${
+          fmt(median(httpFlightRate.runner) / median(flightRate.runner), 2)
+        }×`,
+      );
+    }
+    notes.push(
+      `Streamable HTTP rows: one session at /mcp, every message a POST with ` +
+        `Accept: application/json (answer in the response body, ` +
+        `notifications 202), Mcp-Session-Id and MCP-Protocol-Version ` +
+        `${PROTOCOL_VERSION} headers, over Deno fetch with its own ` +
+        `HTTP/1.1 keep-alive client (one connection per POST in flight, ` +
+        `reused); their direct column is the same measurement as the ` +
+        `WebSocket rows'.` +
+        (versus.length > 0
+          ? ` Streamable HTTP / WebSocket through the runner: ${
+            versus.join(", ")
+          }.`
+          : "") +
+        ` DELETE /mcp at the end answered ${httpDeleteStatus ?? "nothing"}.`,
+    );
   }
 }
 
@@ -1244,7 +1530,8 @@ async function run(): Promise<string> {
     `Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs, ${
       QUICK ? "--quick" : "full"
     } run. Direct: Deno.Command pipes to bench/.build/echo. Runner: main.ts ` +
-      `with ${compileFlags().join(" ")}, over the built-in WebSocket on ` +
+      `with ${compileFlags().join(" ")}, over the built-in WebSocket (or ` +
+      `fetch, for the Streamable HTTP rows) on ` +
       `${HOST}, --log-level info (its "Listening on" line, which gives ` +
       `the port, is logged at info; info adds only a few lines per ` +
       `session). Ratio is runner/direct.`,

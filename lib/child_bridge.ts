@@ -19,6 +19,7 @@ import {
   type JsonRpcId,
 } from "./jsonrpc.ts";
 import { LineOverflow } from "./line_stream.ts";
+import type { Metrics } from "./metrics.ts";
 
 /** Where a bridge sends what the child says. */
 export interface BridgeTarget {
@@ -40,6 +41,16 @@ export interface BridgeTarget {
 export interface ChildBridgeOptions {
   /** Session id, for logs. */
   session: string;
+  /** Transport name, for metrics and the access log. */
+  transport: string;
+  /**
+   * The client's address, for the access log.
+   *
+   * @default {"unknown"}
+   */
+  remote?: string | undefined;
+  /** Where counts and latencies go. */
+  metrics?: Metrics | undefined;
   /** The MCP server's executable. */
   program: string;
   /** Its arguments. */
@@ -87,7 +98,10 @@ export class ChildBridge {
   #options: ChildBridgeOptions;
   #target: BridgeTarget;
   #log: Logger;
-  #pending = new Map<string, JsonRpcId>();
+  #pending = new Map<string, { id: JsonRpcId; at: number }>();
+  #startedAt = Date.now();
+  #in = 0;
+  #out = 0;
   #closing = false;
   #pumping: Promise<void>;
   #closed: Promise<StopResult> | undefined;
@@ -115,19 +129,31 @@ export class ChildBridge {
    * @throws {Error} If the child cannot be spawned.
    */
   static spawn(options: ChildBridgeOptions, target: BridgeTarget): ChildBridge {
-    const child = McpChild.spawn(options.program, {
-      args: options.args,
-      env: options.env,
-      maxLineBytes: options.maxMessageBytes,
-      logger: options.logger,
-      session: options.session,
-    });
+    let child: McpChild;
+    try {
+      child = ChildBridge.#spawnChild(options);
+    } catch (error) {
+      options.metrics?.childSpawned("failed");
+      throw error;
+    }
+    options.metrics?.childSpawned("ok");
+    options.metrics?.sessionStarted(options.transport);
     options.logger.info("Session {session} started {program} (pid {pid})", {
       session: options.session,
       program: options.program,
       pid: child.pid,
     });
     return new ChildBridge(child, options, target);
+  }
+
+  static #spawnChild(options: ChildBridgeOptions): McpChild {
+    return McpChild.spawn(options.program, {
+      args: options.args,
+      env: options.env,
+      maxLineBytes: options.maxMessageBytes,
+      logger: options.logger,
+      session: options.session,
+    });
   }
 
   /** Whether the bridge is closing or closed. */
@@ -180,17 +206,25 @@ export class ChildBridge {
         ),
       };
     }
+    const at = performance.now();
     for (const request of requests) {
       const id = request.id as JsonRpcId;
-      this.#pending.set(idKey(id), id);
+      this.#pending.set(idKey(id), { id, at });
     }
+    const bytes = encoder.encode(text + "\n");
+    this.#in += messages.length;
+    this.#options.metrics?.clientToChild(
+      this.#options.transport,
+      messages.length,
+      bytes.length,
+    );
     if (this.#debug) {
       this.#log.debug("Session {session} <- {message}", {
         session: this.#options.session,
         message: text,
       });
     }
-    this.child.write(encoder.encode(text + "\n")).catch(() => {
+    this.child.write(bytes).catch(() => {
       // The child has gone: its exit answers the pending requests.
     });
     return { refused: [] };
@@ -203,7 +237,7 @@ export class ChildBridge {
    * @returns The ids, in the order they were sent.
    */
   takePending(): JsonRpcId[] {
-    const ids = [...this.#pending.values()];
+    const ids = [...this.#pending.values()].map((p) => p.id);
     this.#pending.clear();
     return ids;
   }
@@ -214,10 +248,23 @@ export class ChildBridge {
    *
    * @returns How the child ended.
    */
-  close(): Promise<StopResult> {
+  close(reason = "closed"): Promise<StopResult> {
     this.#closing = true;
     this.#closed ??= (async () => {
       const result = await this.child.stop(this.#options.shutdownGraceMs);
+      this.#options.metrics?.childExited(result.status);
+      this.#log.info(
+        "Access: session={session} transport={transport} remote={remote} duration_ms={duration} messages_in={in} messages_out={out} ended={reason}",
+        {
+          session: this.#options.session,
+          transport: this.#options.transport,
+          remote: this.#options.remote ?? "unknown",
+          duration: Date.now() - this.#startedAt,
+          in: this.#in,
+          out: this.#out,
+          reason,
+        },
+      );
       this.#log.info(
         "Session {session}: MCP server stopped ({how}, after {stage})",
         {

@@ -57,6 +57,14 @@ export interface Config {
   sessionIdleTimeout: number;
   /** Origins allowed besides local ones (`*` for any). */
   allowOrigins: string[];
+  /** Accepted bearer tokens (several allow rotation); empty: none required. */
+  authTokens: string[];
+  /** Whether `--no-auth` was given (no token even on a public address). */
+  noAuth: boolean;
+  /** PEM certificate file for HTTPS/WSS. */
+  tlsCert: string | undefined;
+  /** PEM private key file for HTTPS/WSS. */
+  tlsKey: string | undefined;
   /** The `.env` file that was loaded, if any. */
   envFile: string | undefined;
   /** Environment of every child: the runner's, less its own settings. */
@@ -170,6 +178,13 @@ export const RUNNER_VARIABLES: ReadonlySet<string> = new Set([
   "RUST_LOG",
   "ENV_FILE",
   "ALLOW_ORIGINS",
+  "AUTH_TOKEN",
+  "AUTH_TOKEN_FILE",
+  "NO_AUTH",
+  "TLS_CERT",
+  "TLS_KEY",
+  "CLEAN_ENV",
+  "PASS_ENV",
   ...Object.values(SETTINGS).map((s) => s.env),
 ]);
 
@@ -199,6 +214,14 @@ export function parseConfig(
         ),
         "env-file": { type: "string" },
         "allow-origin": { type: "string", multiple: true },
+        "auth-token": { type: "string", multiple: true },
+        "auth-token-file": { type: "string" },
+        "no-auth": { type: "boolean" },
+        "tls-cert": { type: "string" },
+        "tls-key": { type: "string" },
+        "clean-env": { type: "boolean" },
+        "pass-env": { type: "string", multiple: true },
+        env: { type: "string", multiple: true },
         "no-env-file": { type: "boolean" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "V" },
@@ -343,9 +366,99 @@ export function parseConfig(
     );
   }
 
+  const list = (
+    flag: string,
+    variable: string,
+  ): { items: string[]; source: string } => {
+    const fromFlag = values[flag] as unknown as string[] | undefined;
+    const raw = fromFlag ?? (merged[variable] ?? "").split(",");
+    return {
+      items: raw.flatMap((v) => v.split(",")).map((v) => v.trim()).filter((v) =>
+        v !== ""
+      ),
+      source: fromFlag ? `--${flag}` : variable,
+    };
+  };
+  const truthy = (flag: string, variable: string) =>
+    values[flag] === true ||
+    /^(1|true|yes|on)$/i.test((merged[variable] ?? "").trim());
+
+  // Tokens: flags or AUTH_TOKEN, plus one per line of --auth-token-file.
+  const authTokens = list("auth-token", "AUTH_TOKEN").items;
+  const tokenFile = (values["auth-token-file"] as string | undefined) ??
+    merged.AUTH_TOKEN_FILE;
+  if (tokenFile) {
+    const text = options.readEnvFile(tokenFile);
+    const source = values["auth-token-file"] !== undefined
+      ? "--auth-token-file"
+      : "AUTH_TOKEN_FILE";
+    if (text === undefined) {
+      throw new ConfigError(
+        `Cannot start: ${source} names a file that does not exist, received "${tokenFile}"`,
+      );
+    }
+    authTokens.push(
+      ...text.split(/\r?\n/).map((t) => t.trim()).filter((t) =>
+        t !== "" && !t.startsWith("#")
+      ),
+    );
+  }
+  for (const token of authTokens) {
+    if (token.length < 16 || !/^[A-Za-z0-9._~+\/=-]+$/.test(token)) {
+      throw new ConfigError(
+        "Cannot start: an auth token must be at least 16 characters of A-Z a-z 0-9 . _ ~ + / = - (value not shown)",
+      );
+    }
+  }
+  const noAuth = truthy("no-auth", "NO_AUTH");
+  if (noAuth && authTokens.length > 0) {
+    throw new ConfigError(
+      "Cannot start: --no-auth and an auth token exclude each other",
+    );
+  }
+
+  const tlsCert = (values["tls-cert"] as string | undefined) ??
+    (merged.TLS_CERT || undefined);
+  const tlsKey = (values["tls-key"] as string | undefined) ??
+    (merged.TLS_KEY || undefined);
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    throw new ConfigError(
+      `Cannot start: --tls-cert and --tls-key go together, received only ${
+        tlsCert ? "--tls-cert" : "--tls-key"
+      }`,
+    );
+  }
+
+  // The child's environment.
   const childEnv: Record<string, string> = {};
-  for (const [name, value] of Object.entries(merged)) {
-    if (!RUNNER_VARIABLES.has(name)) childEnv[name] = value;
+  if (truthy("clean-env", "CLEAN_ENV")) {
+    const passed = list("pass-env", "PASS_ENV");
+    for (const name of ["PATH", "HOME", ...passed.items]) {
+      if (RUNNER_VARIABLES.has(name) && name !== "PATH" && name !== "HOME") {
+        throw new ConfigError(
+          `Cannot start: ${passed.source} cannot pass the runner's own setting, received "${name}"`,
+        );
+      }
+      const value = merged[name];
+      if (value !== undefined) childEnv[name] = value;
+    }
+  } else {
+    for (const [name, value] of Object.entries(merged)) {
+      if (!RUNNER_VARIABLES.has(name)) childEnv[name] = value;
+    }
+  }
+  for (
+    const assignment of (values.env as unknown as string[] | undefined) ?? []
+  ) {
+    const eq = assignment.indexOf("=");
+    if (eq <= 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(assignment.slice(0, eq))) {
+      throw new ConfigError(
+        `Cannot start: --env must be NAME=VALUE, received "${
+          assignment.slice(0, 40)
+        }"`,
+      );
+    }
+    childEnv[assignment.slice(0, eq)] = assignment.slice(eq + 1);
   }
 
   return {
@@ -365,6 +478,10 @@ export function parseConfig(
       maxInFlight,
       sessionIdleTimeout,
       allowOrigins,
+      authTokens,
+      noAuth,
+      tlsCert,
+      tlsKey,
       envFile,
       childEnv,
     },
@@ -412,6 +529,30 @@ export function helpText(version: string): string {
     `  --${"allow-origin ORIGIN".padEnd(20)} ${
       "ALLOW_ORIGINS".padEnd(18)
     } Also allow this browser origin (repeatable; * = any)`,
+    `  --${"auth-token TOKEN".padEnd(20)} ${
+      "AUTH_TOKEN".padEnd(18)
+    } Require this bearer token (repeatable, or comma-separated)`,
+    `  --${"auth-token-file F".padEnd(20)} ${
+      "AUTH_TOKEN_FILE".padEnd(18)
+    } Read tokens from F, one per line`,
+    `  --${"no-auth".padEnd(20)} ${
+      "NO_AUTH".padEnd(18)
+    } Require no token even on a non-loopback address`,
+    `  --${"tls-cert FILE".padEnd(20)} ${
+      "TLS_CERT".padEnd(18)
+    } PEM certificate: serve https:// and wss://`,
+    `  --${"tls-key FILE".padEnd(20)} ${
+      "TLS_KEY".padEnd(18)
+    } PEM private key for --tls-cert`,
+    `  --${"clean-env".padEnd(20)} ${
+      "CLEAN_ENV".padEnd(18)
+    } Give the MCP server only PATH, HOME and --pass-env`,
+    `  --${"pass-env NAME".padEnd(20)} ${
+      "PASS_ENV".padEnd(18)
+    } With --clean-env: also pass NAME (repeatable)`,
+    `  --${"env NAME=VALUE".padEnd(20)} ${
+      "".padEnd(18)
+    } Set a variable for the MCP server only (repeatable)`,
     `  --${"no-env-file".padEnd(20)} ${"".padEnd(18)} Do not read a .env file`,
     `  --${"help, -h".padEnd(20)} ${"".padEnd(18)} Print this help`,
     `  --${"version, -V".padEnd(20)} ${"".padEnd(18)} Print the version`,

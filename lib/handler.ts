@@ -9,6 +9,8 @@
  */
 
 import type { Logger } from "@logtape/logtape";
+import type { TokenAuth } from "./auth.ts";
+import type { Metrics } from "./metrics.ts";
 import { httpError } from "./http_reply.ts";
 import { LEGACY_MESSAGE_PATH, LegacySseEndpoint } from "./legacy_sse.ts";
 import { OriginGuard } from "./origin_guard.ts";
@@ -24,6 +26,8 @@ export const SSE_PATH = "/sse";
 /** Paths served over plain HTTP; a WebSocket upgrade elsewhere starts a session. */
 export const RESERVED_PATHS: ReadonlySet<string> = new Set([
   "/healthz",
+  "/readyz",
+  "/metrics",
   SSE_PATH,
   LEGACY_MESSAGE_PATH,
 ]);
@@ -63,6 +67,16 @@ export interface HandlerOptions {
   version: string;
   /** Logger. */
   logger: Logger;
+  /** Checks bearer tokens; undefined when no token is required. */
+  auth?: TokenAuth | undefined;
+  /** Counts and latencies, served at `/metrics`. */
+  metrics?: Metrics | undefined;
+  /**
+   * Whether a child can be started now (program resolvable), for `/readyz`.
+   *
+   * @default {() => Promise.resolve(true)}
+   */
+  ready?: () => Promise<boolean>;
   /**
    * Whether new sessions are refused (set while shutting down).
    *
@@ -104,6 +118,7 @@ export class RunnerHandler implements Disposable {
       sendTimeoutMs: options.sendTimeoutMs,
       sessions: options.sessions,
       isStopping: this.#isStopping,
+      metrics: options.metrics,
     };
     this.#http = new StreamableHttpEndpoint({
       ...shared,
@@ -131,8 +146,13 @@ export class RunnerHandler implements Disposable {
     const upgrade =
       request.headers.get("upgrade")?.toLowerCase() === "websocket";
     if (url.pathname === "/healthz" && !upgrade) return this.#health(request);
+    if (url.pathname === "/readyz" && !upgrade) {
+      return await this.#ready(request);
+    }
+    const metrics = this.#options.metrics;
     const refused = this.#guard.check(request);
     if (refused) {
+      metrics?.refused("origin");
       this.#options.logger.warning("Refused {method} {path}: {reason}", {
         method: request.method,
         path: url.pathname,
@@ -144,13 +164,38 @@ export class RunnerHandler implements Disposable {
     if (request.method === "OPTIONS" && !upgrade) {
       return this.#guard.preflight(request);
     }
+    if (this.#options.auth) {
+      // Browsers cannot set headers on a WebSocket or an EventSource: those
+      // two may carry the token in a subprotocol or the query string.
+      const browserForms = upgrade ||
+        (url.pathname === SSE_PATH && request.method === "GET");
+      const denied = await this.#options.auth.check(request, {
+        subprotocol: upgrade,
+        query: browserForms,
+      });
+      if (denied) {
+        metrics?.refused("auth");
+        this.#options.logger.warning(
+          "Refused {method} {path}: missing or wrong bearer token",
+          {
+            method: request.method,
+            path: url.pathname,
+          },
+        );
+        await request.body?.cancel();
+        return this.#guard.withCors(request, denied);
+      }
+    }
+    if (url.pathname === "/metrics" && !upgrade) return this.#metrics(request);
+    const address = info.remoteAddr as Deno.NetAddr;
+    const remote = `${address.hostname}:${address.port}`;
     let response: Response;
     if (upgrade && !RESERVED_PATHS.has(url.pathname)) {
       return this.#upgrade(request, info);
     } else if (url.pathname === MCP_PATH) {
-      response = await this.#http.handle(request);
+      response = await this.#http.handle(request, remote);
     } else if (url.pathname === SSE_PATH) {
-      response = this.#legacy.open(request);
+      response = this.#legacy.open(request, remote);
     } else if (url.pathname === LEGACY_MESSAGE_PATH) {
       response = await this.#legacy.message(request);
     } else {
@@ -167,6 +212,36 @@ export class RunnerHandler implements Disposable {
   /** Stops the idle reaper. */
   [Symbol.dispose](): void {
     this.#http[Symbol.dispose]();
+  }
+
+  async #ready(request: Request): Promise<Response> {
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      return httpError(405, "Method Not Allowed: use GET", {
+        allow: "GET, HEAD",
+      });
+    }
+    if (this.#isStopping()) {
+      return Response.json({ status: "stopping" }, { status: 503 });
+    }
+    const ready = await (this.#options.ready?.() ?? Promise.resolve(true));
+    return ready ? Response.json({ status: "ready" }) : Response.json({
+      status: "not ready",
+      reason: "the MCP server's program cannot be found",
+    }, { status: 503 });
+  }
+
+  #metrics(request: Request): Response {
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      return httpError(405, "Method Not Allowed: use GET", {
+        allow: "GET, HEAD",
+      });
+    }
+    const text = this.#options.metrics?.render(
+      this.#options.sessions.countByTransport(),
+    ) ?? "";
+    return new Response(text, {
+      headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+    });
   }
 
   #health(request: Request): Response {
@@ -192,6 +267,7 @@ export class RunnerHandler implements Disposable {
       return httpError(405, "Method Not Allowed: use GET", { allow: "GET" });
     }
     if (this.#isStopping()) {
+      options.metrics?.refused("stopping");
       return httpError(
         503,
         "Service Unavailable: the runner is shutting down",
@@ -199,6 +275,7 @@ export class RunnerHandler implements Disposable {
       );
     }
     if (options.sessions.size >= options.maxSessions) {
+      options.metrics?.refused("capacity");
       options.logger.warning(
         "Refused a session: {max} sessions are open (--max-sessions)",
         {
@@ -250,6 +327,8 @@ export class RunnerHandler implements Disposable {
       shutdownGraceMs: options.shutdownGraceMs,
       sendTimeoutMs: options.sendTimeoutMs,
       logger: log,
+      remote: `${remote.hostname}:${remote.port}`,
+      metrics: options.metrics,
     });
     options.sessions.add(session);
     return upgraded.response;

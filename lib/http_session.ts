@@ -25,6 +25,7 @@ import {
   idKey,
   type JsonRpcId,
 } from "./jsonrpc.ts";
+import type { Metrics } from "./metrics.ts";
 import { SseStream } from "./sse_stream.ts";
 
 /** Options for {@linkcode HttpSession.start}. */
@@ -47,6 +48,14 @@ export interface HttpSessionOptions {
   sendTimeoutMs: number;
   /** Logger. */
   logger: Logger;
+  /**
+   * The client's address, for the access log.
+   *
+   * @default {"unknown"}
+   */
+  remote?: string | undefined;
+  /** Where counts and latencies go. */
+  metrics?: Metrics | undefined;
   /**
    * Most messages held while no stream is open.
    *
@@ -130,6 +139,9 @@ export class HttpSession {
     };
     session.#bridge = ChildBridge.spawn({
       session: options.id,
+      transport: "streamable-http",
+      remote: options.remote,
+      metrics: options.metrics,
       program: options.program,
       args: options.args,
       env: options.env,
@@ -267,7 +279,7 @@ export class HttpSession {
     }
     this.#routes.clear();
     for (const stream of this.#streams.values()) stream.complete();
-    const result = await this.#bridge.close();
+    const result = await this.#bridge.close(reason);
     this.#log.debug("Session {session}: child ended with {how}", {
       session: this.id,
       how: describeExit(result.status),

@@ -12,6 +12,7 @@ import { ChildBridge } from "./child_bridge.ts";
 import { accepts, httpError, readBody, SSE_HEADERS } from "./http_reply.ts";
 import { checkFrame, ErrorCode, errorResponse } from "./jsonrpc.ts";
 import type { SessionSet } from "./session_set.ts";
+import type { Metrics } from "./metrics.ts";
 import { SseStream } from "./sse_stream.ts";
 import { newSessionId } from "./streamable_http.ts";
 
@@ -37,6 +38,8 @@ export interface LegacySseOptions {
   sessions: SessionSet;
   /** Logger. */
   logger: Logger;
+  /** Where counts and latencies go. */
+  metrics?: Metrics | undefined;
   /** Whether the runner is shutting down. */
   isStopping: () => boolean;
 }
@@ -66,10 +69,17 @@ class LegacySseSession {
     });
   }
 
-  static start(id: string, options: LegacySseOptions): LegacySseSession {
+  static start(
+    id: string,
+    options: LegacySseOptions,
+    remote: string,
+  ): LegacySseSession {
     const session = new LegacySseSession(id, options.logger);
     session.#bridge = ChildBridge.spawn({
       session: id,
+      transport: "sse",
+      remote,
+      metrics: options.metrics,
       program: options.program,
       args: options.args,
       env: options.env,
@@ -129,7 +139,7 @@ class LegacySseSession {
       );
     }
     this.stream.complete();
-    await this.#bridge.close();
+    await this.#bridge.close(reason);
     this.#resolveDone();
   }
 
@@ -160,9 +170,10 @@ export class LegacySseEndpoint {
    * Opens a stream and its session.
    *
    * @param request The GET request.
+   * @param remote The client's address, for the access log.
    * @returns The SSE response, whose first event is `endpoint`.
    */
-  open(request: Request): Response {
+  open(request: Request, remote = "unknown"): Response {
     const options = this.#options;
     if (request.method !== "GET") {
       return httpError(405, "Method Not Allowed: open the stream with GET", {
@@ -191,7 +202,7 @@ export class LegacySseEndpoint {
     const id = newSessionId();
     let session: LegacySseSession;
     try {
-      session = LegacySseSession.start(id, options);
+      session = LegacySseSession.start(id, options, remote);
     } catch (error) {
       options.logger.error("Cannot start {program}: {error}", {
         program: options.program,
@@ -256,7 +267,10 @@ export class LegacySseEndpoint {
       );
     }
     const body = await readBody(request, this.#options.maxMessageBytes);
-    if (body instanceof Response) return body;
+    if (body instanceof Response) {
+      if (body.status === 413) this.#options.metrics?.refused("size");
+      return body;
+    }
     const check = checkFrame(body);
     if (!check.ok) {
       return Response.json(JSON.parse(check.errors[0]!), { status: 400 });

@@ -10,6 +10,7 @@ import type { Logger } from "@logtape/logtape";
 import { HttpSession } from "./http_session.ts";
 import { accepts, httpError, readBody, SSE_HEADERS } from "./http_reply.ts";
 import { checkFrame, ErrorCode } from "./jsonrpc.ts";
+import type { Metrics } from "./metrics.ts";
 import type { SessionSet } from "./session_set.ts";
 import { parseEventId } from "./sse_stream.ts";
 
@@ -45,6 +46,8 @@ export interface StreamableHttpOptions {
   sessions: SessionSet;
   /** Logger. */
   logger: Logger;
+  /** Where counts and latencies go. */
+  metrics?: Metrics | undefined;
   /** Whether the runner is shutting down. */
   isStopping: () => boolean;
 }
@@ -81,12 +84,13 @@ export class StreamableHttpEndpoint implements Disposable {
    * Handles a request to the MCP endpoint.
    *
    * @param request The request.
+   * @param remote The client's address, for the access log.
    * @returns The response.
    */
-  async handle(request: Request): Promise<Response> {
+  async handle(request: Request, remote = "unknown"): Promise<Response> {
     switch (request.method) {
       case "POST":
-        return await this.#post(request);
+        return await this.#post(request, remote);
       case "GET":
         return this.#get(request);
       case "DELETE":
@@ -137,7 +141,7 @@ export class StreamableHttpEndpoint implements Disposable {
     return session;
   }
 
-  async #post(request: Request): Promise<Response> {
+  async #post(request: Request, remote: string): Promise<Response> {
     const contentType = (request.headers.get("content-type") ?? "").split(
       ";",
     )[0]!.trim().toLowerCase();
@@ -159,7 +163,10 @@ export class StreamableHttpEndpoint implements Disposable {
       );
     }
     const body = await readBody(request, this.#options.maxMessageBytes);
-    if (body instanceof Response) return body;
+    if (body instanceof Response) {
+      if (body.status === 413) this.#options.metrics?.refused("size");
+      return body;
+    }
     const check = checkFrame(body);
     if (!check.ok) {
       const error = JSON.parse(check.errors[0]!);
@@ -189,7 +196,7 @@ export class StreamableHttpEndpoint implements Disposable {
         );
       }
       if (versionError) return versionError;
-      const created = this.#create();
+      const created = this.#create(remote);
       if (created instanceof Response) return created;
       session = created;
     } else {
@@ -263,7 +270,7 @@ export class StreamableHttpEndpoint implements Disposable {
     return new Response(null, { status: 200 });
   }
 
-  #create(): HttpSession | Response {
+  #create(remote: string): HttpSession | Response {
     const options = this.#options;
     if (options.isStopping()) {
       return httpError(
@@ -300,6 +307,8 @@ export class StreamableHttpEndpoint implements Disposable {
         shutdownGraceMs: options.shutdownGraceMs,
         sendTimeoutMs: options.sendTimeoutMs,
         logger: options.logger,
+        remote,
+        metrics: options.metrics,
       });
     } catch (error) {
       options.logger.error("Cannot start {program}: {error}", {

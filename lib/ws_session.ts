@@ -7,6 +7,7 @@
 import type { Logger } from "@logtape/logtape";
 import { delay } from "./child.ts";
 import { ChildBridge } from "./child_bridge.ts";
+import type { Metrics } from "./metrics.ts";
 import {
   type CheckedMessage,
   checkFrame,
@@ -57,6 +58,14 @@ export interface WebSocketSessionOptions {
   maxQueuedBytes?: number;
   /** Session logger. */
   logger: Logger;
+  /**
+   * The client's address, for the access log.
+   *
+   * @default {"unknown"}
+   */
+  remote?: string | undefined;
+  /** Where counts and latencies go. */
+  metrics?: Metrics | undefined;
 }
 
 const encoder = new TextEncoder();
@@ -101,6 +110,7 @@ export class WebSocketSession {
   #highWater: number;
   #maxQueued: number;
   #received = 0;
+  #endReason = "client closed";
   #sent = 0;
 
   /**
@@ -127,6 +137,9 @@ export class WebSocketSession {
     try {
       this.#bridge = ChildBridge.spawn({
         session: this.id,
+        transport: "websocket",
+        remote: options.remote,
+        metrics: options.metrics,
         program: options.program,
         args: options.args,
         env: options.env,
@@ -176,6 +189,7 @@ export class WebSocketSession {
     };
     socket.onclose = (event) => {
       opened.resolve();
+      if (!this.#closing) this.#endReason = `client closed ${event.code}`;
       this.#log.info(
         "Session {session} closed ({code}{reason}); {received} messages in, {sent} out",
         {
@@ -300,6 +314,7 @@ export class WebSocketSession {
   #fail(code: number, reason: string, data?: unknown): void {
     if (this.#closing) return;
     this.#closing = true;
+    this.#endReason = `${code} ${reason}`;
     const pending = this.#bridge?.takePending() ?? [];
     this.#log[code === CloseCode.GoingAway ? "info" : "warning"](
       "Session {session}: closing with {code} {reason}; {pending} requests unanswered",
@@ -323,7 +338,7 @@ export class WebSocketSession {
   #finish(): Promise<void> {
     this.#closing = true;
     this.#finishing ??= (async () => {
-      await this.#bridge?.close();
+      await this.#bridge?.close(this.#endReason);
       await this.#socketClosed();
       this.#resolveDone();
     })();

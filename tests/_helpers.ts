@@ -91,7 +91,7 @@ export async function startRunner(
     for await (const chunk of process.stderr) {
       text += decoder.decode(chunk, { stream: true });
       if (!found) {
-        const match = /Listening on ws:\/\/[^\s"]*:(\d+)\//.exec(text);
+        const match = /Listening on wss?:\/\/[^\s"]*:(\d+)\//.exec(text);
         if (match) {
           found = true;
           listening.resolve(Number(match[1]));

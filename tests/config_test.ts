@@ -134,6 +134,8 @@ Deno.test("parseConfig() keeps the runner's own settings out of the child's envi
   }
   env.HOST = "127.0.0.1";
   env.ALLOW_ORIGINS = "https://app.example.com";
+  env.AUTH_TOKEN = "secret-token-0123456789";
+  delete env.AUTH_TOKEN_FILE;
   delete env.ENV_FILE;
   const config = run([], env, { ".env": "FROM_FILE=yes\n" });
   assert.deepEqual(config.childEnv, {

@@ -1,0 +1,238 @@
+/**
+ * Counters and a latency histogram, rendered in the Prometheus text format
+ * for `GET /metrics`.
+ *
+ * @module
+ */
+
+/** Why a connection or message was refused. */
+export type RefusalReason =
+  | "auth"
+  | "origin"
+  | "capacity"
+  | "size"
+  | "stopping";
+
+/** Upper bounds of the round-trip histogram, in seconds. */
+export const LATENCY_BUCKETS: readonly number[] = [
+  0.0005,
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+  10,
+  30,
+];
+
+class Counter {
+  #values = new Map<string, number>();
+
+  add(label: string, by = 1): void {
+    this.#values.set(label, (this.#values.get(label) ?? 0) + by);
+  }
+
+  get(label: string): number {
+    return this.#values.get(label) ?? 0;
+  }
+
+  entries(): [string, number][] {
+    return [...this.#values.entries()].sort(([a], [b]) => a.localeCompare(b));
+  }
+}
+
+/** The runner's metrics. One instance per runner. */
+export class Metrics {
+  #sessions = new Counter();
+  #messagesIn = new Counter();
+  #messagesOut = new Counter();
+  #bytesIn = new Counter();
+  #bytesOut = new Counter();
+  #spawns = new Counter();
+  #exits = new Counter();
+  #refused = new Counter();
+  #buckets = new Map<string, number[]>();
+  #sum = new Counter();
+  #count = new Counter();
+
+  /** Counts a session that started. */
+  sessionStarted(transport: string): void {
+    this.#sessions.add(transport);
+  }
+
+  /** Counts messages from a client to a child. */
+  clientToChild(transport: string, messages: number, bytes: number): void {
+    this.#messagesIn.add(transport, messages);
+    this.#bytesIn.add(transport, bytes);
+  }
+
+  /** Counts messages from a child to a client. */
+  childToClient(transport: string, messages: number, bytes: number): void {
+    this.#messagesOut.add(transport, messages);
+    this.#bytesOut.add(transport, bytes);
+  }
+
+  /** Counts a child spawn: `ok` or `failed`. */
+  childSpawned(result: "ok" | "failed"): void {
+    this.#spawns.add(result);
+  }
+
+  /** Counts a child exit by its code (or signal). */
+  childExited(status: Deno.CommandStatus): void {
+    this.#exits.add(
+      status.signal ? `signal:${status.signal}` : String(status.code),
+    );
+  }
+
+  /** Counts a refusal. */
+  refused(reason: RefusalReason): void {
+    this.#refused.add(reason);
+  }
+
+  /** Records a request's round trip through the runner, in milliseconds. */
+  observeLatency(transport: string, ms: number): void {
+    const seconds = ms / 1000;
+    let buckets = this.#buckets.get(transport);
+    if (!buckets) {
+      buckets = new Array(LATENCY_BUCKETS.length).fill(0);
+      this.#buckets.set(transport, buckets);
+    }
+    for (const [i, bound] of LATENCY_BUCKETS.entries()) {
+      if (seconds <= bound) buckets[i]!++;
+    }
+    this.#sum.add(transport, seconds);
+    this.#count.add(transport);
+  }
+
+  /** How many refusals of a reason were counted. */
+  refusals(reason: RefusalReason): number {
+    return this.#refused.get(reason);
+  }
+
+  /**
+   * Renders every metric in the Prometheus text exposition format.
+   *
+   * @param active Live sessions per transport.
+   * @returns The text.
+   */
+  render(active: Record<string, number>): string {
+    const lines: string[] = [];
+    const family = (
+      name: string,
+      type: string,
+      help: string,
+      rows: [string, number][],
+    ) => {
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+      for (const [labels, value] of rows) {
+        lines.push(`${name}${labels} ${value}`);
+      }
+    };
+    const by = (label: string, counter: Counter) =>
+      counter.entries().map(([k, v]) =>
+        [`{${label}="${k}"}`, v] as [string, number]
+      );
+    family(
+      "mcp_runner_sessions_active",
+      "gauge",
+      "Live sessions by transport",
+      Object.entries(active).map(([k, v]) => [`{transport="${k}"}`, v]),
+    );
+    family(
+      "mcp_runner_sessions_total",
+      "counter",
+      "Sessions started by transport",
+      by("transport", this.#sessions),
+    );
+    family(
+      "mcp_runner_messages_total",
+      "counter",
+      "JSON-RPC messages by direction and transport",
+      [
+        ...this.#messagesIn.entries().map(([k, v]) =>
+          [`{direction="client_to_server",transport="${k}"}`, v] as [
+            string,
+            number,
+          ]
+        ),
+        ...this.#messagesOut.entries().map(([k, v]) =>
+          [`{direction="server_to_client",transport="${k}"}`, v] as [
+            string,
+            number,
+          ]
+        ),
+      ],
+    );
+    family(
+      "mcp_runner_bytes_total",
+      "counter",
+      "Message bytes by direction and transport",
+      [
+        ...this.#bytesIn.entries().map(([k, v]) =>
+          [`{direction="client_to_server",transport="${k}"}`, v] as [
+            string,
+            number,
+          ]
+        ),
+        ...this.#bytesOut.entries().map(([k, v]) =>
+          [`{direction="server_to_client",transport="${k}"}`, v] as [
+            string,
+            number,
+          ]
+        ),
+      ],
+    );
+    family(
+      "mcp_runner_child_spawns_total",
+      "counter",
+      "MCP server processes started",
+      by("result", this.#spawns),
+    );
+    family(
+      "mcp_runner_child_exits_total",
+      "counter",
+      "MCP server exits by code",
+      by("code", this.#exits),
+    );
+    family(
+      "mcp_runner_refused_total",
+      "counter",
+      "Refused connections and messages by reason",
+      by("reason", this.#refused),
+    );
+    lines.push(
+      "# HELP mcp_runner_request_duration_seconds Request round trip through the runner",
+      "# TYPE mcp_runner_request_duration_seconds histogram",
+    );
+    for (
+      const [transport, buckets] of [...this.#buckets.entries()].sort((
+        [a],
+        [b],
+      ) => a.localeCompare(b))
+    ) {
+      for (const [i, bound] of LATENCY_BUCKETS.entries()) {
+        lines.push(
+          `mcp_runner_request_duration_seconds_bucket{transport="${transport}",le="${bound}"} ${
+            buckets[i]
+          }`,
+        );
+      }
+      const count = this.#count.get(transport);
+      lines.push(
+        `mcp_runner_request_duration_seconds_bucket{transport="${transport}",le="+Inf"} ${count}`,
+        `mcp_runner_request_duration_seconds_sum{transport="${transport}"} ${
+          this.#sum.get(transport)
+        }`,
+        `mcp_runner_request_duration_seconds_count{transport="${transport}"} ${count}`,
+      );
+    }
+    return lines.join("\n") + "\n";
+  }
+}

@@ -1,0 +1,1338 @@
+/**
+ * Integration tests of the HTTP transports (Streamable HTTP at `/mcp` and
+ * legacy HTTP+SSE at `/sse` + `/message`) and of the Origin/Host checks, with
+ * real HTTP clients (`fetch`, raw TCP) against a real runner subprocess.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import {
+  FIXTURE,
+  processAlive,
+  type RunningRunner,
+  startRunner,
+  TestClient,
+  waitFor,
+} from "./_helpers.ts";
+
+// ---------------------------------------------------------------------------
+// SSE reader
+// ---------------------------------------------------------------------------
+
+/** One parsed SSE block (an event, or a block of fields without data). */
+interface SseEvent {
+  /** The `event:` field, if any. */
+  event?: string;
+  /** The `id:` field, if any. */
+  id?: string;
+  /** The `data:` lines joined by "\n", if any `data:` line was present. */
+  data?: string;
+  /** The `retry:` field, if any and numeric. */
+  retry?: number;
+}
+
+/**
+ * Reads SSE blocks from a response body, with timeouts. A read that times out
+ * stays pending and is reused by the next call, so no chunk is lost.
+ */
+class SseReader implements AsyncDisposable {
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #decoder = new TextDecoder();
+  #buffer = "";
+  #ended = false;
+  #pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
+
+  constructor(body: ReadableStream<Uint8Array>) {
+    this.#reader = body.getReader();
+  }
+
+  /**
+   * Checks that a response is an SSE stream and reads its body.
+   *
+   * @param response The response.
+   * @returns The reader.
+   */
+  static of(response: Response): SseReader {
+    assert.equal(
+      response.headers.get("content-type")?.split(";")[0],
+      "text/event-stream",
+    );
+    assert.ok(response.body, "an SSE response has a body");
+    return new SseReader(response.body);
+  }
+
+  /**
+   * The next block that has at least one field (comments are skipped).
+   *
+   * @param timeoutMs Give up after this long.
+   * @returns The block, or undefined at the end of the stream.
+   */
+  async next(timeoutMs = 5000): Promise<SseEvent | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const block = this.#takeBlock();
+      if (block) return block;
+      if (this.#ended) return undefined;
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        throw new Error(`Cannot read: no SSE event within ${timeoutMs} ms`);
+      }
+      this.#pending ??= this.#reader.read();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const result = await Promise.race([
+        this.#pending,
+        new Promise<"timeout">((resolve) =>
+          timer = setTimeout(() => resolve("timeout"), remaining)
+        ),
+      ]);
+      clearTimeout(timer);
+      if (result === "timeout") continue;
+      this.#pending = undefined;
+      if (result.done) {
+        this.#buffer += this.#decoder.decode();
+        this.#ended = true;
+      } else {
+        this.#buffer += this.#decoder.decode(result.value, { stream: true });
+      }
+    }
+  }
+
+  /**
+   * The next event that carries non-empty data, parsed as JSON (priming
+   * events and field-only blocks are skipped).
+   *
+   * @param timeoutMs Give up after this long.
+   * @returns The event and its parsed data.
+   */
+  async message(
+    timeoutMs = 5000,
+  ): Promise<{ event: SseEvent; json: Record<string, unknown> }> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const event = await this.next(Math.max(deadline - Date.now(), 1));
+      if (!event) throw new Error("Cannot read: the SSE stream ended");
+      if (event.data === undefined || event.data === "") continue;
+      return { event, json: JSON.parse(event.data) };
+    }
+  }
+
+  /**
+   * Events with data that arrive within `ms` (expects no end of stream).
+   *
+   * @param ms How long to listen.
+   * @returns What arrived.
+   */
+  async quiet(ms: number): Promise<SseEvent[]> {
+    const seen: SseEvent[] = [];
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      let event: SseEvent | undefined;
+      try {
+        event = await this.next(Math.max(deadline - Date.now(), 1));
+      } catch {
+        break; // timeout: quiet
+      }
+      if (!event) break;
+      if (event.data !== undefined && event.data !== "") seen.push(event);
+    }
+    return seen;
+  }
+
+  /**
+   * Reads until the stream ends.
+   *
+   * @param timeoutMs Give up after this long.
+   * @returns The remaining blocks.
+   */
+  async rest(timeoutMs = 5000): Promise<SseEvent[]> {
+    const deadline = Date.now() + timeoutMs;
+    const events: SseEvent[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      const event = await this.next(Math.max(deadline - Date.now(), 1));
+      if (!event) return events;
+      events.push(event);
+    }
+    throw new Error("Cannot read: too many events");
+  }
+
+  /** Cancels the body (closes the connection). */
+  async cancel(): Promise<void> {
+    if (!this.#ended) {
+      this.#ended = true;
+      await this.#reader.cancel();
+    }
+    await this.#pending?.catch(() => {});
+    this.#pending = undefined;
+    this.#reader.releaseLock();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      await this.cancel();
+    } catch {
+      // already released
+    }
+  }
+
+  #takeBlock(): SseEvent | undefined {
+    for (let guard = 0; guard < 10_000; guard++) {
+      // Normalise line ends; a trailing CR may be half of a CRLF.
+      const text = this.#buffer.replace(/\r\n/g, "\n");
+      const usable = !this.#ended && text.endsWith("\r")
+        ? text.slice(0, -1)
+        : text;
+      const normalized = usable.replace(/\r/g, "\n");
+      const end = normalized.indexOf("\n\n");
+      if (end === -1) return undefined;
+      const block = normalized.slice(0, end);
+      this.#buffer = normalized.slice(end + 2) + text.slice(usable.length);
+      const event: SseEvent = {};
+      let fields = 0;
+      for (const line of block.split("\n")) {
+        if (line === "" || line.startsWith(":")) continue;
+        const colon = line.indexOf(":");
+        const field = colon === -1 ? line : line.slice(0, colon);
+        let value = colon === -1 ? "" : line.slice(colon + 1);
+        if (value.startsWith(" ")) value = value.slice(1);
+        fields++;
+        if (field === "data") {
+          event.data = event.data === undefined
+            ? value
+            : `${event.data}\n${value}`;
+        } else if (field === "event") event.event = value;
+        else if (field === "id") event.id = value;
+        else if (field === "retry" && /^\d+$/.test(value)) {
+          event.retry = Number(value);
+        }
+      }
+      if (fields > 0) return event;
+    }
+    throw new Error("Cannot parse: too many empty blocks");
+  }
+}
+
+// ---------------------------------------------------------------------------
+// HTTP helpers
+// ---------------------------------------------------------------------------
+
+const BOTH = "application/json, text/event-stream";
+const JSON_ONLY = "application/json";
+
+type Json = Record<string, unknown>;
+
+function request(
+  id: string | number,
+  method: string,
+  params?: unknown,
+): Json {
+  return {
+    jsonrpc: "2.0",
+    id,
+    method,
+    ...(params === undefined ? {} : { params }),
+  };
+}
+
+function initializeRequest(id: string | number = 0): Json {
+  return request(id, "initialize", {
+    protocolVersion: "2025-11-25",
+    capabilities: {},
+    clientInfo: { name: "http-test", version: "1.0.0" },
+  });
+}
+
+interface PostOptions {
+  session?: string;
+  accept?: string;
+  contentType?: string;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+/** POSTs a message (a value is sent as JSON, a string as is) to /mcp. */
+function post(
+  runner: RunningRunner,
+  body: unknown,
+  options: PostOptions = {},
+): Promise<Response> {
+  const headers: Record<string, string> = {
+    "content-type": options.contentType ?? "application/json",
+    accept: options.accept ?? BOTH,
+    ...options.headers,
+  };
+  if (options.session !== undefined) {
+    headers["mcp-session-id"] = options.session;
+  }
+  return fetch(`${runner.httpUrl}/mcp`, {
+    method: "POST",
+    headers,
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+}
+
+/** Sends initialize in JSON mode and returns the session id. */
+async function initialize(
+  runner: RunningRunner,
+  headers: Record<string, string> = {},
+): Promise<string> {
+  const response = await post(runner, initializeRequest(), {
+    accept: JSON_ONLY,
+    headers,
+  });
+  assert.equal(response.status, 200, await response.clone().text());
+  const body = await response.json();
+  assert.equal(body.id, 0);
+  const session = response.headers.get("mcp-session-id");
+  assert.ok(session, "initialize returns Mcp-Session-Id");
+  return session;
+}
+
+/** Sends one request in JSON mode on a session and returns the response. */
+async function call(
+  runner: RunningRunner,
+  session: string,
+  id: string | number,
+  method: string,
+  params?: unknown,
+): Promise<Json> {
+  const response = await post(runner, request(id, method, params), {
+    session,
+    accept: JSON_ONLY,
+    headers: { "mcp-protocol-version": "2025-11-25" },
+  });
+  assert.equal(response.status, 200, await response.clone().text());
+  assert.equal(response.headers.get("content-type"), "application/json");
+  return await response.json();
+}
+
+/** The pid of a session's child. */
+async function childPid(runner: RunningRunner, session: string) {
+  const reply = await call(runner, session, "pids", "fixture/pids");
+  const pid = (reply.result as { pid: number }).pid;
+  assert.ok(processAlive(pid));
+  return pid;
+}
+
+/** Reads an error response: status, JSON body, and a JSON content type. */
+async function expectError(
+  response: Response,
+  status: number,
+): Promise<{ code: number; message: string }> {
+  const text = await response.text();
+  assert.equal(response.status, status, text);
+  assert.equal(
+    response.headers.get("content-type")?.split(";")[0],
+    "application/json",
+    `an error body is JSON, never HTML: ${text}`,
+  );
+  const body = JSON.parse(text);
+  assert.equal(body.jsonrpc, "2.0");
+  assert.equal(body.id, null);
+  assert.equal(typeof body.error.code, "number");
+  assert.equal(typeof body.error.message, "string");
+  return body.error;
+}
+
+/** Opens the standalone GET stream of a session. */
+async function openGet(
+  runner: RunningRunner,
+  session: string,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return await fetch(`${runner.httpUrl}/mcp`, {
+    headers: {
+      accept: "text/event-stream",
+      "mcp-session-id": session,
+      "mcp-protocol-version": "2025-11-25",
+      ...headers,
+    },
+  });
+}
+
+/** DELETEs a session, expecting 200. */
+async function deleteSession(
+  runner: RunningRunner,
+  session: string,
+): Promise<void> {
+  const response = await fetch(`${runner.httpUrl}/mcp`, {
+    method: "DELETE",
+    headers: { "mcp-session-id": session },
+  });
+  await response.body?.cancel();
+  assert.equal(response.status, 200);
+}
+
+/** A response read over raw TCP. */
+interface RawResponse {
+  status: number;
+  headers: Headers;
+  body: string;
+}
+
+/**
+ * Sends a hand-written HTTP/1.1 request over TCP (fetch rewrites `Host`).
+ * Reads the head, then the body by content-length or chunked; a 101 answer
+ * is returned after its head.
+ */
+async function rawHttp(
+  port: number,
+  head: string[],
+  body = "",
+  timeoutMs = 5000,
+): Promise<RawResponse> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      conn.close();
+    } catch {
+      // closed
+    }
+  }, timeoutMs);
+  const encoder = new TextEncoder();
+  const lines = [...head];
+  if (body !== "") lines.push(`Content-Length: ${encoder.encode(body).length}`);
+  const text = `${lines.join("\r\n")}\r\n\r\n${body}`;
+  let received = new Uint8Array(0);
+  const decoder = new TextDecoder();
+  try {
+    await conn.write(encoder.encode(text));
+    const chunk = new Uint8Array(16 * 1024);
+    let headEnd = -1;
+    let status = 0;
+    let headers = new Headers();
+    for (let i = 0; i < 10_000; i++) {
+      if (headEnd === -1) {
+        const asText = decoder.decode(received);
+        const at = asText.indexOf("\r\n\r\n");
+        if (at !== -1) {
+          headEnd = encoder.encode(asText.slice(0, at + 4)).length;
+          const [statusLine = "", ...headerLines] = asText.slice(0, at).split(
+            "\r\n",
+          );
+          status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1]);
+          headers = new Headers(
+            headerLines.map((line) => {
+              const colon = line.indexOf(":");
+              return [
+                line.slice(0, colon).trim(),
+                line.slice(colon + 1).trim(),
+              ];
+            }),
+          );
+          if (status === 101) return { status, headers, body: "" };
+        }
+      }
+      if (headEnd !== -1) {
+        const rest = received.subarray(headEnd);
+        const length = headers.get("content-length");
+        if (length !== null && rest.length >= Number(length)) {
+          return {
+            status,
+            headers,
+            body: decoder.decode(rest.subarray(0, Number(length))),
+          };
+        }
+        if (
+          headers.get("transfer-encoding")?.includes("chunked") &&
+          decoder.decode(rest).includes("\r\n0\r\n\r\n")
+        ) {
+          return { status, headers, body: dechunk(decoder.decode(rest)) };
+        }
+      }
+      const n = await conn.read(chunk);
+      if (n === null) {
+        if (headEnd === -1) throw new Error("Cannot read: connection closed");
+        return {
+          status,
+          headers,
+          body: decoder.decode(received.subarray(headEnd)),
+        };
+      }
+      const next = new Uint8Array(received.length + n);
+      next.set(received);
+      next.set(chunk.subarray(0, n), received.length);
+      received = next;
+    }
+    throw new Error("Cannot read: too many reads");
+  } catch (error) {
+    if (timedOut) {
+      throw new Error(
+        `Cannot read: no complete response within ${timeoutMs} ms: ${
+          JSON.stringify(decoder.decode(received))
+        }`,
+      );
+    }
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    if (!timedOut) conn.close();
+  }
+}
+
+function dechunk(text: string): string {
+  let out = "";
+  let rest = text;
+  for (let i = 0; i < 10_000; i++) {
+    const lineEnd = rest.indexOf("\r\n");
+    const size = parseInt(rest.slice(0, lineEnd), 16);
+    if (!size) return out;
+    out += rest.slice(lineEnd + 2, lineEnd + 2 + size);
+    rest = rest.slice(lineEnd + 2 + size + 2);
+  }
+  return out;
+}
+
+/** The head of a WebSocket handshake. */
+function wsHandshake(port: number, extra: string[] = []): string[] {
+  return [
+    "GET / HTTP/1.1",
+    `Host: 127.0.0.1:${port}`,
+    "Upgrade: websocket",
+    "Connection: Upgrade",
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+    "Sec-WebSocket-Version: 13",
+    "Sec-WebSocket-Protocol: mcp",
+    ...extra,
+  ];
+}
+
+/** Waits for an async condition, polling every 50 ms. */
+async function waitForAsync(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return true;
+}
+
+/** Opens a legacy SSE stream and reads its endpoint event. */
+async function openLegacy(
+  runner: RunningRunner,
+): Promise<{ sse: SseReader; endpoint: string }> {
+  const response = await fetch(`${runner.httpUrl}/sse`, {
+    headers: { accept: "text/event-stream" },
+  });
+  assert.equal(response.status, 200);
+  const sse = SseReader.of(response);
+  const { event, endpoint } = await (async () => {
+    for (let i = 0; i < 5; i++) {
+      const event = await sse.next();
+      assert.ok(event, "the stream stays open");
+      if (event.data === undefined) continue; // the retry hint
+      return { event, endpoint: event.data };
+    }
+    throw new Error("Cannot read: no endpoint event");
+  })();
+  assert.equal(event.event, "endpoint");
+  return { sse, endpoint };
+}
+
+/** POSTs a message to a legacy endpoint. */
+function postLegacy(
+  runner: RunningRunner,
+  endpoint: string,
+  body: unknown,
+): Promise<Response> {
+  return fetch(new URL(endpoint, runner.httpUrl), {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Streamable HTTP: sessions
+// ---------------------------------------------------------------------------
+
+Deno.test("initialize without a session creates one and answers over SSE with a priming event", async () => {
+  await using runner = await startRunner(["--", ...FIXTURE]);
+  const response = await post(runner, initializeRequest("init-1"));
+  assert.equal(response.status, 200);
+  const session = response.headers.get("mcp-session-id");
+  assert.ok(session);
+  assert.match(session, /^[\x21-\x7e]+$/, "visible ASCII only");
+  assert.ok(session.length >= 32, `session id of ${session.length} chars`);
+  await using sse = SseReader.of(response);
+  const priming = await sse.next();
+  assert.ok(priming);
+  assert.ok(priming.id, "the priming event has an id");
+  assert.equal(priming.data, "", "the priming event has empty data");
+  assert.equal(typeof priming.retry, "number", "a retry field comes first");
+  const reply = await sse.message();
+  assert.equal(reply.event.event, "message");
+  assert.ok(reply.event.id && reply.event.id !== priming.id);
+  assert.equal(reply.json.id, "init-1");
+  assert.equal(
+    (reply.json.result as { serverInfo: { name: string } }).serverInfo.name,
+    "mcp-fixture",
+  );
+  assert.deepEqual(await sse.rest(), [], "the stream ends after the response");
+  await deleteSession(runner, session);
+});
+
+Deno.test("initialize with Accept application/json only answers with a JSON body", async () => {
+  await using runner = await startRunner(["--", ...FIXTURE]);
+  const response = await post(runner, initializeRequest(1), {
+    accept: JSON_ONLY,
+  });
+  assert.equal(response.status, 200);
+  assert.equal(response.headers.get("content-type"), "application/json");
+  const session = response.headers.get("mcp-session-id");
+  assert.ok(session && /^[\x21-\x7e]{32,}$/.test(session));
+  const body = await response.json();
+  assert.equal(body.jsonrpc, "2.0");
+  assert.equal(body.id, 1);
+  assert.equal(body.result.protocolVersion, "2025-11-25");
+  // the session works
+  assert.deepEqual((await call(runner, session, 2, "ping")).result, {});
+  await deleteSession(runner, session);
+});
+
+Deno.test("session header missing on a later POST gives 400 with a JSON-RPC error", async () => {
+  await using runner = await startRunner(["--", ...FIXTURE]);
+  const session = await initialize(runner);
+  const error = await expectError(
+    await post(runner, request(1, "ping"), { accept: JSON_ONLY }),
+    400,
+  );
+  assert.match(error.message, /Mcp-Session-Id/);
+  await deleteSession(runner, session);
+});
+
+Deno.test("session id unknown gives 404", async () => {
+  await using runner = await startRunner(["--", ...FIXTURE]);
+  const error = await expectError(
+    await post(runner, request(1, "ping"), {
+      session: "no-such-session-0123456789abcdef0123",
+    }),
+    404,
+  );
+  assert.equal(error.code, -32001);
+  const get = await openGet(runner, "no-such-session-0123456789abcdef0123");
+  await expectError(get, 404);
+});
+
+Deno.test("session DELETE ends it: 404 afterwards and the child is gone", async () => {
+  await using runner = await startRunner(["--", ...FIXTURE]);
+  const session = await initialize(runner);
+  const pid = await childPid(runner, session);
+  await deleteSession(runner, session);
+  assert.ok(await waitFor(() => !processAlive(pid), 5000), "child stopped");
+  await expectError(
+    await post(runner, request(2, "ping"), { session }),
+    404,
+  );
+  await expectError(
+    await fetch(`${runner.httpUrl}/mcp`, {
+      method: "DELETE",
+      headers: { "mcp-session-id": session },
+    }),
+    404,
+  );
+  await expectError(await openGet(runner, session), 404);
+});
+
+Deno.test("notification POST gives 202 with an empty body", async () => {
+  await using runner = await startRunner(["--", ...FIXTURE]);
+  const session = await initialize(runner);
+  const response = await post(runner, {
+    jsonrpc: "2.0",
+    method: "notifications/initialized",
+  }, { session });
+  assert.equal(response.status, 202);
+  assert.equal(await response.text(), "");
+  assert.equal(response.headers.get("content-type"), null);
+  assert.deepEqual((await call(runner, session, 1, "ping")).result, {});
+  await deleteSession(runner, session);
+});
+
+Deno.test("response POST gives 202 with an empty body", async () => {
+  await using runner = await startRunner(["--", ...FIXTURE]);
+  const session = await initialize(runner);
+  const response = await post(runner, {
+    jsonrpc: "2.0",
+    id: "srv-unknown",
+    result: { roots: [] },
+  }, { session });
+  assert.equal(response.status, 202);
+  assert.equal(await response.text(), "");
+  const error = await post(runner, {
+    jsonrpc: "2.0",
+    id: "srv-err",
+    error: { code: -1, message: "no" },
+  }, { session });
+  assert.equal(error.status, 202);
+  assert.equal(await error.text(), "");
+  assert.deepEqual((await call(runner, session, 1, "ping")).result, {});
+  await deleteSession(runner, session);
+});
+
+// ---------------------------------------------------------------------------
+// Streamable HTTP: request validation
+// ---------------------------------------------------------------------------
+
+Deno.test("method PUT on /mcp gives 405 with Allow", async () => {
+  await using runner = await startRunner(["--", ...FIXTURE]);
+  const response = await fetch(`${runner.httpUrl}/mcp`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: "{}",
+  });
+  await expectError(response, 405);
+  const allow = response.headers.get("allow") ?? "";
+  for (const method of ["GET", "POST", "DELETE"]) {
+    assert.ok(allow.includes(method), `Allow: ${allow}`);
+  }
+});
+
+Deno.test("accept text/html on POST gives 406", async () => {
+  await using runner = await startRunner(["--", ...FIXTURE]);
+  await expectError(
+    await post(runner, initializeRequest(), { accept: "text/html" }),
+    406,
+  );
+});
+
+Deno.test("content type text/plain on POST gives 415", async () => {
+  await using runner = await startRunner(["--", ...FIXTURE]);
+  await expectError(
+    await post(runner, initializeRequest(), { contentType: "text/plain" }),
+    415,
+  );
+});
+
+Deno.test("body over --max-message-bytes gives 413", async () => {
+  await using runner = await startRunner([
+    "--max-message-bytes",
+    "100000",
+    "--",
+    ...FIXTURE,
+  ]);
+  const session = await initialize(runner);
+  const big = request(1, "echo", { data: "x".repeat(100_001) });
+  // with a Content-Length
+  const error = await expectError(await post(runner, big, { session }), 413);
+  assert.match(error.message, /100000 bytes/);
+  // streamed (chunked), without a Content-Length
+  const bytes = new TextEncoder().encode(JSON.stringify(big));
+  const streamed = await fetch(`${runner.httpUrl}/mcp`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      accept: BOTH,
+      "mcp-session-id": session,
+    },
+    body: new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < bytes.length; i += 16 * 1024) {
+          controller.enqueue(bytes.slice(i, i + 16 * 1024));
+        }
+        controller.close();
+      },
+    }),
+  });
+  await expectError(streamed, 413);
+  // a body under the limit still works
+  const small = await call(runner, session, 2, "echo", {
+    data: "x".repeat(90_000),
+  });
+  assert.equal((small.result as { data: string }).data.length, 90_000);
+  await deleteSession(runner, session);
+});
+
+Deno.test("malformed JSON gives 400 with a -32700 JSON body", async () => {
+  await using runner = await startRunner(["--", ...FIXTURE]);
+  // without a session
+  const first = await expectError(await post(runner, "{not json"), 400);
+  assert.equal(first.code, -32700);
+  // on a session
+  const session = await initialize(runner);
+  const second = await expectError(
+    await post(runner, '{"jsonrpc": "2.0", "id": 1,', { session }),
+    400,
+  );
+  assert.equal(second.code, -32700);
+  assert.deepEqual((await call(runner, session, 1, "ping")).result, {});
+  await deleteSession(runner, session);
+});
+
+Deno.test("protocol version 1999-01-01 gives 400", async () => {
+  await using runner = await startRunner(["--", ...FIXTURE]);
+  const session = await initialize(runner);
+  const error = await expectError(
+    await post(runner, request(1, "ping"), {
+      session,
+      headers: { "mcp-protocol-version": "1999-01-01" },
+    }),
+    400,
+  );
+  assert.match(error.message, /MCP-Protocol-Version/);
+  await expectError(
+    await openGet(runner, session, { "mcp-protocol-version": "1999-01-01" }),
+    400,
+  );
+  await expectError(
+    await post(runner, initializeRequest(), {
+      headers: { "mcp-protocol-version": "1999-01-01" },
+    }),
+    400,
+  );
+  await deleteSession(runner, session);
+});
+
+Deno.test("protocol version header absent is accepted (2025-03-26 assumed)", async () => {
+  await using runner = await startRunner(["--", ...FIXTURE]);
+  const session = await initialize(runner);
+  const response = await post(runner, request("v", "ping"), {
+    session,
+    accept: JSON_ONLY,
+  });
+  assert.equal(response.status, 200);
+  assert.deepEqual(await response.json(), {
+    jsonrpc: "2.0",
+    id: "v",
+    result: {},
+  });
+  await deleteSession(runner, session);
+});
+
+// ---------------------------------------------------------------------------
+// Streamable HTTP: messages
+// ---------------------------------------------------------------------------
+
+Deno.test("batch of two requests in one POST gets both responses", async () => {
+  await using runner = await startRunner(["--", ...FIXTURE]);
+  const session = await initialize(runner);
+  const batch = [
+    request(1, "echo", { n: 1 }),
+    request("two", "echo", {
+      n: 2,
+    }),
+  ];
+  // JSON mode: an array
+  const json = await post(runner, batch, { session, accept: JSON_ONLY });
+  assert.equal(json.status, 200);
+  assert.equal(json.headers.get("content-type"), "application/json");
+  const replies = await json.json() as Json[];
+  assert.ok(Array.isArray(replies));
+  assert.equal(replies.length, 2);
+  const byId = new Map(replies.map((r) => [r.id, r.result]));
+  assert.deepEqual(byId.get(1), { n: 1 });
+  assert.deepEqual(byId.get("two"), { n: 2 });
+  // SSE mode: two message events, then the end
+  const sseResponse = await post(runner, batch, { session });
+  assert.equal(sseResponse.status, 200);
+  await using sse = SseReader.of(sseResponse);
+  const got = [(await sse.message()).json, (await sse.message()).json];
+  assert.deepEqual(
+    got.map((r) => r.id).sort(),
+    [1, "two"].sort(),
+  );
+  assert.deepEqual(await sse.rest(), []);
+  await deleteSession(runner, session);
+});
+
+Deno.test("ids keep value and type over HTTP", async () => {
+  await using runner = await startRunner(["--", ...FIXTURE]);
+  const session = await initialize(runner);
+  for (const id of ["abc-1", 42, "42"]) {
+    // JSON mode
+    assert.deepEqual(await call(runner, session, id, "echo", { id }), {
+      jsonrpc: "2.0",
+      id,
+      result: { id },
+    });
+    // SSE mode
+    const response = await post(runner, request(id, "echo", { id }), {
+      session,
+    });
+    await using sse = SseReader.of(response);
+    assert.deepEqual((await sse.message()).json, {
+      jsonrpc: "2.0",
+      id,
+      result: { id },
+    });
+    assert.deepEqual(await sse.rest(), []);
+  }
+  // 42 and "42" in flight together are told apart
+  const both = await post(runner, [
+    request(42, "echo", { t: "number" }),
+    request("42", "echo", { t: "string" }),
+  ], { session, accept: JSON_ONLY });
+  const replies = await both.json() as Json[];
+  assert.equal(replies.length, 2);
+  for (const reply of replies) {
+    assert.deepEqual(reply.result, {
+      t: typeof reply.id === "number" ? "number" : "string",
+    });
+  }
+  assert.notEqual(typeof replies[0]!.id, typeof replies[1]!.id);
+  await deleteSession(runner, session);
+});
+
+// ---------------------------------------------------------------------------
+// Streamable HTTP: the standalone GET stream
+// ---------------------------------------------------------------------------
+
+Deno.test("GET stream opens with a session and a second concurrent GET gives 409", async () => {
+  await using runner = await startRunner(["--", ...FIXTURE]);
+  const session = await initialize(runner);
+  const first = await openGet(runner, session);
+  assert.equal(first.status, 200);
+  assert.equal(first.headers.get("mcp-session-id"), session);
+  await using sse = SseReader.of(first);
+  const priming = await sse.next();
+  assert.ok(priming?.id && priming.data === "");
+  await expectError(await openGet(runner, session), 409);
+  // without a session: 400
+  const none = await fetch(`${runner.httpUrl}/mcp`, {
+    headers: { accept: "text/event-stream" },
+  });
+  await expectError(none, 400);
+  await sse.cancel();
+  await deleteSession(runner, session);
+});
+
+Deno.test("GET stream receives a server notification exactly once", async () => {
+  await using runner = await startRunner(["--", ...FIXTURE]);
+  const session = await initialize(runner);
+  await using sse = SseReader.of(await openGet(runner, session));
+  await sse.next(); // priming
+  const accepted = await post(runner, {
+    jsonrpc: "2.0",
+    method: "fixture/notify-back",
+    params: { level: "info", data: "hello" },
+  }, { session });
+  assert.equal(accepted.status, 202);
+  await accepted.body?.cancel();
+  const { event, json } = await sse.message();
+  assert.equal(event.event, "message");
+  assert.ok(event.id);
+  assert.deepEqual(json, {
+    jsonrpc: "2.0",
+    method: "notifications/message",
+    params: { level: "info", data: "hello" },
+  });
+  assert.deepEqual(await sse.quiet(500), [], "delivered once");
+  await sse.cancel();
+  await deleteSession(runner, session);
+});
+
+Deno.test("GET stream carries a server-to-client request, and the client's answer is accepted", async () => {
+  await using runner = await startRunner(["--", ...FIXTURE]);
+  const session = await initialize(runner);
+  await using sse = SseReader.of(await openGet(runner, session));
+  await sse.next(); // priming
+  // fixture/ask is never answered by the fixture: its POST stays open.
+  const asking = post(
+    runner,
+    request("ask-1", "fixture/ask", { id: "srv-7" }),
+    {
+      session,
+      accept: JSON_ONLY,
+    },
+  );
+  const { json } = await sse.message();
+  assert.deepEqual(json, { jsonrpc: "2.0", id: "srv-7", method: "roots/list" });
+  const answer = await post(runner, {
+    jsonrpc: "2.0",
+    id: "srv-7",
+    result: { roots: [] },
+  }, { session });
+  assert.equal(answer.status, 202);
+  assert.equal(await answer.text(), "");
+  assert.deepEqual((await call(runner, session, 1, "ping")).result, {});
+  assert.deepEqual(await sse.quiet(300), []);
+  // Ending the session answers the open request with an error.
+  await deleteSession(runner, session);
+  const pending = await asking;
+  assert.equal(pending.status, 200);
+  const reply = await pending.json();
+  assert.equal(reply.id, "ask-1");
+  assert.equal(reply.error.code, -32000);
+  assert.deepEqual(
+    await sse.rest(),
+    [],
+    "the GET stream ends with the session",
+  );
+});
+
+Deno.test("server-to-client request is held until a GET stream opens", async () => {
+  await using runner = await startRunner(["--", ...FIXTURE]);
+  const session = await initialize(runner);
+  const asking = post(
+    runner,
+    request("ask-2", "fixture/ask", { id: "srv-8" }),
+    {
+      session,
+      accept: JSON_ONLY,
+    },
+  );
+  // make sure the child has sent roots/list before the GET opens
+  assert.deepEqual((await call(runner, session, "p", "ping")).result, {});
+  await using sse = SseReader.of(await openGet(runner, session));
+  const { json } = await sse.message();
+  assert.deepEqual(json, { jsonrpc: "2.0", id: "srv-8", method: "roots/list" });
+  const answer = await post(runner, {
+    jsonrpc: "2.0",
+    id: "srv-8",
+    result: { roots: [] },
+  }, { session });
+  assert.equal(answer.status, 202);
+  await answer.body?.cancel();
+  assert.deepEqual((await call(runner, session, 1, "ping")).result, {});
+  await deleteSession(runner, session);
+  await (await asking).body?.cancel();
+  await sse.rest();
+});
+
+Deno.test("GET stream resumes with Last-Event-ID and replays missed notifications", async () => {
+  await using runner = await startRunner(["--", ...FIXTURE]);
+  const session = await initialize(runner);
+  const first = SseReader.of(await openGet(runner, session));
+  const priming = await first.next();
+  assert.ok(priming?.id, "priming event id");
+  for (const n of [1, 2]) {
+    const accepted = await post(runner, {
+      jsonrpc: "2.0",
+      method: "fixture/notify-back",
+      params: { n },
+    }, { session });
+    assert.equal(accepted.status, 202);
+    await accepted.body?.cancel();
+  }
+  const seen = await first.message();
+  assert.deepEqual(seen.json.params, { n: 1 });
+  await first.cancel(); // the connection drops before the second is read
+  const resumed = await openGet(runner, session, {
+    "last-event-id": priming.id,
+  });
+  assert.equal(resumed.status, 200);
+  await using sse = SseReader.of(resumed);
+  const replayed = [(await sse.message()).json, (await sse.message()).json];
+  assert.deepEqual(replayed.map((m) => m.params), [{ n: 1 }, { n: 2 }]);
+  assert.deepEqual(await sse.quiet(300), [], "nothing delivered twice");
+  await sse.cancel();
+  await deleteSession(runner, session);
+});
+
+// ---------------------------------------------------------------------------
+// Streamable HTTP: lifetime
+// ---------------------------------------------------------------------------
+
+Deno.test("idle session is reaped after --session-idle-timeout and its child stops", async () => {
+  await using runner = await startRunner([
+    "--session-idle-timeout",
+    "1",
+    "--",
+    ...FIXTURE,
+  ]);
+  const session = await initialize(runner);
+  const pid = await childPid(runner, session);
+  const started = Date.now();
+  assert.ok(await waitFor(() => !processAlive(pid), 5000), "child stopped");
+  const took = Date.now() - started;
+  assert.ok(took >= 900, `reaped after ${took} ms, before the timeout`);
+  await expectError(
+    await post(runner, request(2, "ping"), { session }),
+    404,
+  );
+  assert.match(runner.stderr(), /idle/);
+});
+
+Deno.test("child crash mid-request answers the open stream with an error naming the exit code", async () => {
+  await using runner = await startRunner(["--", ...FIXTURE]);
+  const session = await initialize(runner);
+  const hanging = await post(runner, request("hang-1", "fixture/hang"), {
+    session,
+  });
+  assert.equal(hanging.status, 200);
+  await using sse = SseReader.of(hanging);
+  await sse.next(); // priming: the request has been forwarded
+  const exit = await post(
+    runner,
+    request("exit-1", "fixture/exit", { code: 3 }),
+    { session, accept: JSON_ONLY },
+  );
+  assert.equal(exit.status, 200);
+  const exitReply = await exit.json();
+  assert.equal(exitReply.id, "exit-1");
+  assert.match(exitReply.error.message, /MCP server exited with code 3/);
+  const { json } = await sse.message();
+  assert.equal(json.id, "hang-1");
+  const error = json.error as { code: number; message: string; data: Json };
+  assert.equal(error.code, -32000);
+  assert.match(error.message, /MCP server exited with code 3/);
+  assert.equal(error.data.exitCode, 3);
+  assert.deepEqual(await sse.rest(), [], "the stream ends");
+  await expectError(
+    await post(runner, request(2, "ping"), { session }),
+    404,
+  );
+});
+
+// ---------------------------------------------------------------------------
+// Origin and Host checks, CORS
+// ---------------------------------------------------------------------------
+
+Deno.test("host evil.example.com gives 403", async () => {
+  await using runner = await startRunner(["--", ...FIXTURE]);
+  const body = JSON.stringify(initializeRequest());
+  const refused = await rawHttp(runner.port, [
+    "POST /mcp HTTP/1.1",
+    "Host: evil.example.com",
+    "Content-Type: application/json",
+    `Accept: ${BOTH}`,
+    "Connection: close",
+  ], body);
+  assert.equal(refused.status, 403);
+  assert.equal(refused.headers.get("mcp-session-id"), null);
+  assert.match(JSON.parse(refused.body).error.message, /Host/);
+  const refusedWs = await rawHttp(runner.port, [
+    ...wsHandshake(runner.port).map((line) =>
+      line.startsWith("Host:") ? "Host: evil.example.com:80" : line
+    ),
+  ]);
+  assert.equal(refusedWs.status, 403);
+  // the same request with a local Host works
+  const allowed = await rawHttp(runner.port, [
+    "POST /mcp HTTP/1.1",
+    `Host: localhost:${runner.port}`,
+    "Content-Type: application/json",
+    "Accept: application/json",
+    "Connection: close",
+  ], body);
+  assert.equal(allowed.status, 200, allowed.body);
+  const session = allowed.headers.get("mcp-session-id");
+  assert.ok(session);
+  await deleteSession(runner, session);
+});
+
+Deno.test("origin evil.example.com gives 403 on POST /mcp, GET /sse and a WebSocket upgrade", async () => {
+  await using runner = await startRunner(["--", ...FIXTURE]);
+  const origin = "http://evil.example.com";
+  const error = await expectError(
+    await post(runner, initializeRequest(), { headers: { origin } }),
+    403,
+  );
+  assert.match(error.message, /Origin/);
+  await expectError(
+    await fetch(`${runner.httpUrl}/sse`, {
+      headers: { accept: "text/event-stream", origin },
+    }),
+    403,
+  );
+  const ws = await rawHttp(
+    runner.port,
+    wsHandshake(runner.port, [`Origin: ${origin}`]),
+  );
+  assert.equal(ws.status, 403);
+  const health = await (await fetch(`${runner.httpUrl}/healthz`)).json();
+  assert.equal(health.sessionsTotal, 0, "no session was started");
+});
+
+Deno.test("origin http://localhost:3000 is allowed", async () => {
+  await using runner = await startRunner(["--", ...FIXTURE]);
+  const origin = "http://localhost:3000";
+  const session = await initialize(runner, { origin });
+  assert.deepEqual((await call(runner, session, 1, "ping")).result, {});
+  await deleteSession(runner, session);
+  const ws = await rawHttp(
+    runner.port,
+    wsHandshake(runner.port, [`Origin: ${origin}`]),
+  );
+  assert.equal(ws.status, 101);
+});
+
+Deno.test("origin given with --allow-origin is allowed, with CORS preflight and exposed headers", async () => {
+  await using runner = await startRunner([
+    "--allow-origin",
+    "https://app.example.com",
+    "--",
+    ...FIXTURE,
+  ]);
+  const origin = "https://app.example.com";
+  const preflight = await fetch(`${runner.httpUrl}/mcp`, {
+    method: "OPTIONS",
+    headers: {
+      origin,
+      "access-control-request-method": "POST",
+      "access-control-request-headers":
+        "content-type, mcp-session-id, mcp-protocol-version",
+    },
+  });
+  assert.equal(preflight.status, 204);
+  assert.equal(await preflight.text(), "");
+  assert.equal(preflight.headers.get("access-control-allow-origin"), origin);
+  const allowHeaders = (preflight.headers.get("access-control-allow-headers") ??
+    "").toLowerCase().split(",").map((h) => h.trim());
+  for (
+    const header of [
+      "mcp-session-id",
+      "mcp-protocol-version",
+      "last-event-id",
+      "authorization",
+      "content-type",
+    ]
+  ) {
+    assert.ok(allowHeaders.includes(header), `allow-headers lacks ${header}`);
+  }
+  const allowMethods = preflight.headers.get("access-control-allow-methods") ??
+    "";
+  for (const method of ["GET", "POST", "DELETE"]) {
+    assert.ok(allowMethods.includes(method), allowMethods);
+  }
+  // the actual request
+  const response = await post(runner, initializeRequest(), {
+    accept: JSON_ONLY,
+    headers: { origin },
+  });
+  assert.equal(response.status, 200);
+  await response.body?.cancel();
+  assert.equal(response.headers.get("access-control-allow-origin"), origin);
+  const exposed = (response.headers.get("access-control-expose-headers") ?? "")
+    .toLowerCase().split(",").map((h) => h.trim());
+  assert.ok(exposed.includes("mcp-session-id"), `exposed: ${exposed}`);
+  const session = response.headers.get("mcp-session-id");
+  assert.ok(session);
+  // other origins are still refused, preflight included
+  await expectError(
+    await fetch(`${runner.httpUrl}/mcp`, {
+      method: "OPTIONS",
+      headers: {
+        origin: "https://other.example.com",
+        "access-control-request-method": "POST",
+      },
+    }),
+    403,
+  );
+  await deleteSession(runner, session);
+});
+
+// ---------------------------------------------------------------------------
+// Era detection
+// ---------------------------------------------------------------------------
+
+Deno.test("stateless 2026-07-28 request without a session gives 400 with a legacy error code", async () => {
+  await using runner = await startRunner(["--", ...FIXTURE]);
+  const response = await post(runner, request(1, "tools/list"), {
+    headers: {
+      "mcp-method": "tools/list",
+      "mcp-protocol-version": "2026-07-28",
+    },
+  });
+  assert.equal(response.headers.get("mcp-session-id"), null);
+  const error = await expectError(response, 400);
+  assert.ok(
+    ![-32020, -32021, -32022].includes(error.code),
+    `a modern error code (${error.code}) would stop the fallback to initialize`,
+  );
+  const health = await (await fetch(`${runner.httpUrl}/healthz`)).json();
+  assert.equal(health.sessionsTotal, 0, "no child was spawned");
+  // the fallback works
+  const session = await initialize(runner);
+  await deleteSession(runner, session);
+});
+
+// ---------------------------------------------------------------------------
+// Legacy HTTP+SSE
+// ---------------------------------------------------------------------------
+
+Deno.test("legacy SSE sends the endpoint first and replies on the stream", async () => {
+  await using runner = await startRunner(["--", ...FIXTURE]);
+  const { sse, endpoint } = await openLegacy(runner);
+  await using _sse = sse;
+  assert.match(endpoint, /^\/message\?sessionId=[\x21-\x7e]+$/);
+  const accepted = await postLegacy(runner, endpoint, request("l-1", "ping"));
+  assert.equal(accepted.status, 202);
+  assert.equal(await accepted.text(), "Accepted");
+  const { event, json } = await sse.message();
+  assert.equal(event.event, "message");
+  assert.deepEqual(json, { jsonrpc: "2.0", id: "l-1", result: {} });
+  for (const id of [42, "42"]) {
+    const again = await postLegacy(runner, endpoint, request(id, "echo"));
+    assert.equal(again.status, 202);
+    await again.body?.cancel();
+    assert.deepEqual((await sse.message()).json, {
+      jsonrpc: "2.0",
+      id,
+      result: {},
+    });
+  }
+});
+
+Deno.test("legacy SSE stream closed by the client stops the child", async () => {
+  await using runner = await startRunner(["--", ...FIXTURE]);
+  const { sse, endpoint } = await openLegacy(runner);
+  const accepted = await postLegacy(
+    runner,
+    endpoint,
+    request(1, "fixture/pids"),
+  );
+  assert.equal(accepted.status, 202);
+  await accepted.body?.cancel();
+  const pid = ((await sse.message()).json.result as { pid: number }).pid;
+  assert.ok(processAlive(pid));
+  await sse.cancel();
+  assert.ok(await waitFor(() => !processAlive(pid), 5000), "child stopped");
+  const late = await postLegacy(runner, endpoint, request(2, "ping"));
+  await expectError(late, 404);
+});
+
+Deno.test("legacy SSE POST to an unknown sessionId gives 404", async () => {
+  await using runner = await startRunner(["--", ...FIXTURE]);
+  const error = await expectError(
+    await postLegacy(
+      runner,
+      "/message?sessionId=no-such-session",
+      request(1, "ping"),
+    ),
+    404,
+  );
+  assert.equal(error.code, -32001);
+});
+
+// ---------------------------------------------------------------------------
+// Health
+// ---------------------------------------------------------------------------
+
+Deno.test("healthz shows sessionsByTransport for WebSocket, Streamable HTTP and SSE", async () => {
+  await using runner = await startRunner(["--", ...FIXTURE]);
+  const health = async () =>
+    await (await fetch(`${runner.httpUrl}/healthz`)).json();
+  await using ws = await TestClient.connect(runner.wsUrl);
+  assert.equal((await ws.request(1, "ping")).id, 1);
+  const session = await initialize(runner);
+  const { sse } = await openLegacy(runner);
+  await using _sse = sse;
+  const open = await health();
+  assert.equal(open.sessions, 3);
+  assert.deepEqual(open.sessionsByTransport, {
+    websocket: 1,
+    "streamable-http": 1,
+    sse: 1,
+  });
+  await deleteSession(runner, session);
+  await sse.cancel();
+  ws.socket.close(1000);
+  await ws.closed;
+  assert.ok(
+    await waitForAsync(async () => (await health()).sessions === 0, 5000),
+    "every session ends",
+  );
+  const closed = await health();
+  assert.deepEqual(closed.sessionsByTransport, {
+    websocket: 0,
+    "streamable-http": 0,
+    sse: 0,
+  });
+  assert.equal(closed.sessionsTotal, 3);
+});
