@@ -321,11 +321,24 @@ export class ChildBridge {
           });
           continue;
         }
+        const metrics = this.#options.metrics;
         for (const message of messages) {
-          if (message.kind === "response" && message.id !== null) {
-            this.#pending.delete(idKey(message.id));
-          }
+          if (message.kind !== "response" || message.id === null) continue;
+          const key = idKey(message.id);
+          const pending = this.#pending.get(key);
+          if (pending === undefined) continue;
+          this.#pending.delete(key);
+          metrics?.observeLatency(
+            this.#options.transport,
+            performance.now() - pending.at,
+          );
         }
+        this.#out += messages.length;
+        metrics?.childToClient(
+          this.#options.transport,
+          messages.length,
+          value.length,
+        );
         if (this.#debug) {
           this.#log.debug("Session {session} -> {message}", {
             session,

@@ -184,6 +184,7 @@ export class LegacySseEndpoint {
       return httpError(406, "Not Acceptable: /sse is text/event-stream");
     }
     if (options.isStopping()) {
+      options.metrics?.refused("stopping");
       return httpError(
         503,
         "Service Unavailable: the runner is shutting down",
@@ -191,6 +192,7 @@ export class LegacySseEndpoint {
       );
     }
     if (options.sessions.size >= options.maxSessions) {
+      options.metrics?.refused("capacity");
       return httpError(
         503,
         `Service Unavailable: ${options.maxSessions} sessions are open (--max-sessions)`,

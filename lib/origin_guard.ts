@@ -65,7 +65,8 @@ export class OriginGuard {
    * @returns A 403 response when refused, otherwise undefined.
    */
   check(request: Request): Response | undefined {
-    const host = request.headers.get("host") ?? "";
+    // HTTP/2 has no Host header: the URL carries the :authority instead.
+    const host = request.headers.get("host") || new URL(request.url).host;
     if (this.#loopback && !LOCAL_HOSTNAMES.has(hostnameOf(host))) {
       return forbidden(
         `Host "${host}" is not allowed: the runner listens on a loopback address`,

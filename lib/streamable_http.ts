@@ -273,6 +273,7 @@ export class StreamableHttpEndpoint implements Disposable {
   #create(remote: string): HttpSession | Response {
     const options = this.#options;
     if (options.isStopping()) {
+      options.metrics?.refused("stopping");
       return httpError(
         503,
         "Service Unavailable: the runner is shutting down",
@@ -280,6 +281,7 @@ export class StreamableHttpEndpoint implements Disposable {
       );
     }
     if (options.sessions.size >= options.maxSessions) {
+      options.metrics?.refused("capacity");
       options.logger.warning(
         "Refused a session: {max} sessions are open (--max-sessions)",
         {

@@ -242,6 +242,7 @@ export class WebSocketSession {
       data.length > max ||
       (data.length * 3 > max && encoder.encode(data).length > max)
     ) {
+      this.#options.metrics?.refused("size");
       this.#fail(
         CloseCode.MessageTooBig,
         `Message is over the limit of ${max} bytes`,
