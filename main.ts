@@ -10,7 +10,7 @@
  */
 
 import denoConfig from "./deno.json" with { type: "json" };
-import { generateToken, TOKEN_QUERY_PARAMETER, TokenAuth } from "./lib/auth.ts";
+import { TOKEN_QUERY_PARAMETER, TokenAuth, tokensFor } from "./lib/auth.ts";
 import { ConfigError, helpText, parseConfig } from "./lib/config.ts";
 import { MCP_PATH, RunnerHandler, SSE_PATH } from "./lib/handler.ts";
 import { configureLogging, logger } from "./lib/log.ts";
@@ -115,13 +115,12 @@ export async function main(args: string[]): Promise<number> {
       return 2;
     }
   }
-  const tokens = [...config.authTokens];
-  let generatedToken: string | undefined;
-  if (tokens.length === 0 && !config.noAuth && !isLoopback(config.host)) {
-    // Never open to the network without a token unless told so explicitly.
-    generatedToken = generateToken();
-    tokens.push(generatedToken);
-  }
+  const { tokens, generated: generatedToken } = tokensFor({
+    host: config.host,
+    tokens: config.authTokens,
+    noAuth: config.noAuth,
+    loopback: isLoopback(config.host),
+  });
   const auth = tokens.length > 0 ? new TokenAuth(tokens) : undefined;
   const metrics = new Metrics();
 

@@ -157,3 +157,34 @@ export function redactedPath(url: URL): string {
   copy.searchParams.set(TOKEN_QUERY_PARAMETER, "REDACTED");
   return copy.pathname + copy.search;
 }
+
+/** Options for {@linkcode tokensFor}. */
+export interface TokenPolicyOptions {
+  /** The address the runner listens on. */
+  host: string;
+  /** Tokens configured by the user. */
+  tokens: string[];
+  /** Whether `--no-auth` was given. */
+  noAuth: boolean;
+  /** Whether the address is a loopback one. */
+  loopback: boolean;
+}
+
+/**
+ * Decides which tokens the runner accepts: the configured ones; or, on a
+ * non-loopback address with none configured and no `--no-auth`, one freshly
+ * generated token (the runner never opens to the network without a token by
+ * accident).
+ *
+ * @param options Address, configured tokens and flags.
+ * @returns The tokens, and the generated one if any.
+ */
+export function tokensFor(
+  options: TokenPolicyOptions,
+): { tokens: string[]; generated: string | undefined } {
+  if (options.tokens.length > 0 || options.noAuth || options.loopback) {
+    return { tokens: [...options.tokens], generated: undefined };
+  }
+  const generated = generateToken();
+  return { tokens: [generated], generated };
+}
