@@ -13,6 +13,7 @@ import denoConfig from "./deno.json" with { type: "json" };
 import { TOKEN_QUERY_PARAMETER, TokenAuth, tokensFor } from "./lib/auth.ts";
 import { ConfigError, helpText, parseConfig } from "./lib/config.ts";
 import { MCP_PATH, RunnerHandler, SSE_PATH } from "./lib/handler.ts";
+import { healthcheckTarget, probeHealth } from "./lib/healthcheck.ts";
 import { configureLogging, logger } from "./lib/log.ts";
 import { Metrics } from "./lib/metrics.ts";
 import { isLoopback } from "./lib/origin_guard.ts";
@@ -50,6 +51,20 @@ function urlHost(hostname: string): string {
   return hostname.includes(":") ? `[${hostname}]` : hostname;
 }
 
+/** `mcp-server-runner healthcheck`: exit 0 when /healthz answers ok, else 1. */
+async function healthcheck(args: string[]): Promise<number> {
+  let target;
+  try {
+    target = healthcheckTarget(args, Deno.env.toObject());
+  } catch (error) {
+    print("stderr", (error as Error).message);
+    return 2;
+  }
+  const { ok, detail } = await probeHealth(target);
+  print(ok ? "stdout" : "stderr", `${ok ? "healthy" : "unhealthy"}: ${detail}`);
+  return ok ? 0 : 1;
+}
+
 /**
  * Runs the runner until SIGINT or SIGTERM, then shuts down in order.
  *
@@ -57,6 +72,7 @@ function urlHost(hostname: string): string {
  * @returns The exit code.
  */
 export async function main(args: string[]): Promise<number> {
+  if (args[0] === "healthcheck") return await healthcheck(args.slice(1));
   let parsed;
   try {
     parsed = parseConfig(args, { env: Deno.env.toObject(), readEnvFile });

@@ -519,6 +519,7 @@ export function helpText(version: string): string {
     "",
     "Usage:",
     "  mcp-server-runner [options] -- <program> [args...]",
+    "  mcp-server-runner healthcheck [--url URL | --host H --port P] [--timeout-ms N]",
     "  PROGRAM=<program> ARGS=<a,b,c> mcp-server-runner [options]",
     "",
     "Options (flag, environment variable, meaning [default]):",
