@@ -6,7 +6,8 @@
  * Run with `deno task bench` (under a minute) or `deno task bench --quick`
  * (smaller counts, a smoke run). Prints a Markdown table on stdout and
  * progress on stderr. `--profile DIR` runs the runner of the load rows with
- * `--cpu-prof` and writes its .cpuprofile into DIR (see profile_top.ts);
+ * `--cpu-prof` and writes its .cpuprofile into DIR (see profile_top.ts;
+ * combine with `--only http` to profile the Streamable HTTP rows alone);
  * `--only seq,flight,http,big,many,setup,memory` runs some of the rows
  * (`http`: the Streamable HTTP sequential and 64-in-flight rows, with their
  * direct-pipe baseline).
@@ -1459,8 +1460,8 @@ async function loadRows(echo: string, rows: Row[], notes: string[]) {
         `notifications 202), Mcp-Session-Id and MCP-Protocol-Version ` +
         `${PROTOCOL_VERSION} headers, over Deno fetch with its own ` +
         `HTTP/1.1 keep-alive client (one connection per POST in flight, ` +
-        `reused); their direct column is the same measurement as the ` +
-        `WebSocket rows'.` +
+        `reused); their direct column is the same direct-pipe measurement, ` +
+        `in the same round, as the WebSocket rows'.` +
         (versus.length > 0
           ? ` Streamable HTTP / WebSocket through the runner: ${
             versus.join(", ")

@@ -50,18 +50,25 @@ export async function readBody(
     return tooLarge();
   }
   if (!request.body) return "";
-  const parts: Uint8Array[] = [];
-  let length = 0;
-  for await (const chunk of request.body) {
-    length += chunk.length;
-    if (length > maxBytes) return tooLarge(); // leaving the loop cancels the body
-    parts.push(chunk);
-  }
-  const bytes = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    bytes.set(part, offset);
-    offset += part.length;
+  let bytes: Uint8Array;
+  if (request.headers.has("content-length")) {
+    // The declared length is within the cap: one read, no stream reader.
+    bytes = await request.bytes();
+    if (bytes.length > maxBytes) return tooLarge();
+  } else {
+    const parts: Uint8Array[] = [];
+    let length = 0;
+    for await (const chunk of request.body) {
+      length += chunk.length;
+      if (length > maxBytes) return tooLarge(); // leaving the loop cancels the body
+      parts.push(chunk);
+    }
+    bytes = new Uint8Array(length);
+    let offset = 0;
+    for (const part of parts) {
+      bytes.set(part, offset);
+      offset += part.length;
+    }
   }
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
