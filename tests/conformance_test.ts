@@ -1,0 +1,262 @@
+/**
+ * Runs the official MCP conformance suite (`@modelcontextprotocol/conformance`,
+ * server mode) against the runner's Streamable HTTP endpoint, with the
+ * project's hand-written fixture `tests/fixtures/conformance_server.ts` as the
+ * stdio child. Two pinned versions run: 0.1.16 `--suite all` and
+ * 0.2.0-alpha.12 `--requirements 2025-11-25`.
+ *
+ * Each suite runs as a `deno run` subprocess in a temporary directory, without
+ * the project's configuration or lock file, and is killed if it runs too long.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  processesMatching,
+  type RunningRunner,
+  startRunner,
+} from "./_helpers.ts";
+
+/** The stdio MCP server that implements every fixture the suite calls. */
+const FIXTURE_PATH = new URL(
+  "./fixtures/conformance_server.ts",
+  import.meta.url,
+).pathname;
+
+/** Matches the fixture children (and the runner, whose arguments name it). */
+const NEEDLE = "conformance_server.ts";
+
+/** Longest a suite run may take before it is killed. */
+const SUITE_TIMEOUT_MS = 240_000;
+
+/** One pinned conformance suite run. */
+interface Suite {
+  /** The npm specifier of the conformance package. */
+  pkg: string;
+  /** Arguments that select the scenarios. */
+  select: string[];
+  /** Fewest passing checks expected (today's count against this runner). */
+  minPassed: number;
+}
+
+const SUITES: Suite[] = [
+  {
+    pkg: "npm:@modelcontextprotocol/conformance@0.1.16",
+    select: ["--suite", "all"],
+    minPassed: 46,
+  },
+  {
+    pkg: "npm:@modelcontextprotocol/conformance@0.2.0-alpha.12",
+    select: ["--requirements", "2025-11-25"],
+    minPassed: 83,
+  },
+];
+
+/** What a suite run printed and how it ended. */
+interface SuiteRun {
+  code: number;
+  timedOut: boolean;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs one suite against `url`, writing its results to `outDir`.
+ *
+ * @param suite The suite.
+ * @param url The runner's `/mcp` URL.
+ * @param cwd A scratch working directory.
+ * @param outDir The results directory.
+ * @returns The output and exit status.
+ */
+async function runSuite(
+  suite: Suite,
+  url: string,
+  cwd: string,
+  outDir: string,
+): Promise<SuiteRun> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--no-config",
+      "--no-lock",
+      suite.pkg,
+      "server",
+      "--url",
+      url,
+      ...suite.select,
+      "-o",
+      outDir,
+    ],
+    cwd,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already exited
+    }
+  }, SUITE_TIMEOUT_MS);
+  try {
+    const { code, stdout, stderr } = await child.output();
+    const decoder = new TextDecoder();
+    return {
+      code,
+      timedOut,
+      stdout: decoder.decode(stdout),
+      stderr: decoder.decode(stderr),
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** One check of a scenario's `checks.json`. */
+interface Check {
+  id?: string;
+  name?: string;
+  description?: string;
+  status?: string;
+  errorMessage?: string;
+  details?: unknown;
+}
+
+/**
+ * Every check with status FAILURE or WARNING in the `*.json` result files
+ * under `dir`, one line each, plus the number of result files read.
+ *
+ * @param dir The results directory.
+ * @returns The problem lines and the file count.
+ */
+async function badChecks(
+  dir: string,
+): Promise<{ problems: string[]; files: number }> {
+  const problems: string[] = [];
+  let files = 0;
+  const walk = async (path: string, label: string): Promise<void> => {
+    for await (const entry of Deno.readDir(path)) {
+      const full = join(path, entry.name);
+      if (entry.isDirectory) {
+        await walk(full, label === "" ? entry.name : `${label}/${entry.name}`);
+        continue;
+      }
+      if (!entry.isFile || !entry.name.endsWith(".json")) continue;
+      files++;
+      let checks: unknown;
+      try {
+        checks = JSON.parse(await Deno.readTextFile(full));
+      } catch (error) {
+        problems.push(`${label}/${entry.name}: unreadable: ${error}`);
+        continue;
+      }
+      if (!Array.isArray(checks)) continue;
+      for (const check of checks as Check[]) {
+        if (check.status !== "FAILURE" && check.status !== "WARNING") continue;
+        const why = check.errorMessage ?? JSON.stringify(check.details) ??
+          check.description ?? "";
+        problems.push(
+          `${label}: ${check.status} ${check.id ?? check.name ?? "?"}: ${why}`,
+        );
+      }
+    }
+  };
+  await walk(dir, "");
+  return { problems, files };
+}
+
+/** The per-scenario summary lines (`✓ name: N passed, M failed`). */
+function scenarioLines(stdout: string): string[] {
+  return stdout.split("\n").filter((line) =>
+    /^\s*[✓✗]\s.*\d+ passed, \d+ failed/.test(line)
+  );
+}
+
+/** The last `Total: N passed, M failed` of the output, if any. */
+function totals(stdout: string): { passed: number; failed: number } | null {
+  const all = [...stdout.matchAll(/^Total: (\d+) passed, (\d+) failed/gm)];
+  const last = all.at(-1);
+  if (!last) return null;
+  return { passed: Number(last[1]), failed: Number(last[2]) };
+}
+
+/** The last `lines` lines of `text`. */
+function tail(text: string, lines = 40): string {
+  return text.trimEnd().split("\n").slice(-lines).join("\n");
+}
+
+for (const suite of SUITES) {
+  Deno.test(`conformance ${suite.pkg} ${suite.select.join(" ")}: every check passes through the runner`, async () => {
+    const before = new Set(processesMatching(NEEDLE));
+    const scratch = await Deno.makeTempDir({ prefix: "mcp-conformance-" });
+    try {
+      const outDir = join(scratch, "results");
+      let run: SuiteRun;
+      let runner: RunningRunner | undefined;
+      try {
+        runner = await startRunner([
+          "--max-sessions",
+          "200",
+          "--",
+          Deno.execPath(),
+          "run",
+          "-A",
+          FIXTURE_PATH,
+        ]);
+        run = await runSuite(suite, `${runner.httpUrl}/mcp`, scratch, outDir);
+      } finally {
+        await runner?.stop();
+      }
+
+      const total = totals(run.stdout);
+      let found: { problems: string[]; files: number } = {
+        problems: [],
+        files: 0,
+      };
+      try {
+        found = await badChecks(outDir);
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      }
+      const report = () =>
+        [
+          `${suite.pkg} ${suite.select.join(" ")}: exit code ${run.code}${
+            run.timedOut ? ` (killed after ${SUITE_TIMEOUT_MS} ms)` : ""
+          }, totals ${JSON.stringify(total)}, ${found.files} result files`,
+          "Scenarios:",
+          ...scenarioLines(run.stdout),
+          `Checks with FAILURE or WARNING (${found.problems.length}):`,
+          ...found.problems,
+          "Suite stderr (tail):",
+          tail(run.stderr),
+          "Runner stderr (tail):",
+          tail(runner?.stderr() ?? ""),
+        ].join("\n");
+
+      assert.ok(!run.timedOut, report());
+      assert.ok(total, `no "Total:" line in the output\n${report()}`);
+      assert.equal(total.failed, 0, report());
+      assert.ok(
+        total.passed >= suite.minPassed,
+        `${total.passed} passed, expected at least ${suite.minPassed}\n${report()}`,
+      );
+      assert.deepEqual(found.problems, [], report());
+      assert.ok(found.files > 0, `no result files written\n${report()}`);
+      assert.equal(run.code, 0, report());
+
+      // The runner stopped every fixture child it started.
+      const left = processesMatching(NEEDLE).filter((pid) => !before.has(pid));
+      assert.deepEqual(left, [], "no conformance fixture process is left");
+    } finally {
+      await Deno.remove(scratch, { recursive: true });
+    }
+  });
+}
