@@ -281,5 +281,7 @@ export async function main(args: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  Deno.exitCode = await main(Deno.args);
+  // main() returns only once every child has stopped: exiting now cannot
+  // orphan one, and does not wait for the runtime's idle WebSocket timers.
+  Deno.exit(await main(Deno.args));
 }

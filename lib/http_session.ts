@@ -158,8 +158,12 @@ export class HttpSession {
     return this.#ended;
   }
 
-  /** Whether a client holds a stream open (the session is not idle). */
+  /**
+   * Whether a client holds a stream open or awaits an answer (the session is
+   * not idle).
+   */
   get streaming(): boolean {
+    if (this.#routes.size > 0) return true;
     if (this.#standalone?.attached) return true;
     for (const stream of this.#active) if (stream.attached) return true;
     return false;

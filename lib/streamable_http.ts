@@ -53,7 +53,8 @@ export interface StreamableHttpOptions {
 }
 
 /**
- * Creates a session id: 32 random bytes, base64url (visible ASCII only).
+ * Creates a session id: 24 random bytes (192 bits) as 32 base64url
+ * characters (visible ASCII only).
  *
  * @returns The id.
  */

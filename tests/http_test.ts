@@ -373,8 +373,8 @@ interface RawResponse {
 
 /**
  * Sends a hand-written HTTP/1.1 request over TCP (fetch rewrites `Host`).
- * Reads the head, then the body by content-length or chunked; a 101 answer
- * is returned after its head.
+ * Reads the head, then the body by content-length or chunked; after a 101
+ * answer the WebSocket is closed with a close frame.
  */
 async function rawHttp(
   port: number,
@@ -423,7 +423,17 @@ async function rawHttp(
               ];
             }),
           );
-          if (status === 101) return { status, headers, body: "" };
+          if (status === 101) {
+            // Close the WebSocket cleanly (a masked close frame, code 1000)
+            // and wait for the server to end the connection.
+            await conn.write(
+              new Uint8Array([0x88, 0x82, 1, 2, 3, 4, 0x03 ^ 1, 0xe8 ^ 2]),
+            );
+            for (let j = 0; j < 1000; j++) {
+              if (await conn.read(chunk) === null) break;
+            }
+            return { status, headers, body: "" };
+          }
         }
       }
       if (headEnd !== -1) {
@@ -604,6 +614,18 @@ Deno.test("session header missing on a later POST gives 400 with a JSON-RPC erro
     400,
   );
   assert.match(error.message, /Mcp-Session-Id/);
+  await deleteSession(runner, session);
+});
+
+Deno.test("initialize on an existing session gives 400", async () => {
+  await using runner = await startRunner(["--", ...FIXTURE]);
+  const session = await initialize(runner);
+  const error = await expectError(
+    await post(runner, initializeRequest(9), { session }),
+    400,
+  );
+  assert.equal(error.code, -32600);
+  assert.deepEqual((await call(runner, session, 1, "ping")).result, {});
   await deleteSession(runner, session);
 });
 
@@ -1024,6 +1046,35 @@ Deno.test("GET stream resumes with Last-Event-ID and replays missed notification
   await deleteSession(runner, session);
 });
 
+Deno.test("POST stream resumes over GET with Last-Event-ID", async () => {
+  await using runner = await startRunner(["--", ...FIXTURE]);
+  const session = await initialize(runner);
+  // fixture/hang keeps the stream open after the echo response.
+  const first = SseReader.of(
+    await post(runner, [
+      request("hang-r", "fixture/hang"),
+      request("echo-r", "echo", { r: 1 }),
+    ], { session }),
+  );
+  const priming = await first.next();
+  assert.ok(priming?.id && priming.data === "");
+  await first.cancel(); // drop the connection before reading the response
+  const resumed = await openGet(runner, session, {
+    "last-event-id": priming.id,
+  });
+  assert.equal(resumed.status, 200);
+  await using sse = SseReader.of(resumed);
+  const { event, json } = await sse.message();
+  assert.deepEqual(json, { jsonrpc: "2.0", id: "echo-r", result: { r: 1 } });
+  assert.notEqual(event.id, priming.id);
+  // The stream is still the POST's: ending the session answers the hang.
+  await deleteSession(runner, session);
+  const last = await sse.message();
+  assert.equal(last.json.id, "hang-r");
+  assert.equal((last.json.error as { code: number }).code, -32000);
+  assert.deepEqual(await sse.rest(), []);
+});
+
 // ---------------------------------------------------------------------------
 // Streamable HTTP: lifetime
 // ---------------------------------------------------------------------------
@@ -1046,6 +1097,68 @@ Deno.test("idle session is reaped after --session-idle-timeout and its child sto
     404,
   );
   assert.match(runner.stderr(), /idle/);
+});
+
+Deno.test("idle reaping spares a session with an open stream", async () => {
+  await using runner = await startRunner([
+    "--session-idle-timeout",
+    "1",
+    "--",
+    ...FIXTURE,
+  ]);
+  const session = await initialize(runner);
+  const pid = await childPid(runner, session);
+  await using get = SseReader.of(await openGet(runner, session));
+  await using hanging = SseReader.of(
+    await post(runner, request("hang-i", "fixture/hang"), { session }),
+  );
+  assert.deepEqual(await get.quiet(2000), []);
+  assert.ok(processAlive(pid), "the child of a streaming session lives on");
+  assert.deepEqual((await call(runner, session, 1, "ping")).result, {});
+  await deleteSession(runner, session);
+  assert.equal((await hanging.message()).json.id, "hang-i");
+  await hanging.rest();
+  await get.rest();
+});
+
+// A request in flight in JSON mode is activity too, as an open SSE stream is.
+Deno.test({
+  name: "idle reaping spares a session with a JSON-mode request in flight",
+  async fn() {
+    await using runner = await startRunner([
+      "--session-idle-timeout",
+      "1",
+      "--",
+      ...FIXTURE,
+    ]);
+    const session = await initialize(runner);
+    const pid = await childPid(runner, session);
+    const abort = new AbortController();
+    const hanging = post(runner, request("hang-j", "fixture/hang"), {
+      session,
+      accept: JSON_ONLY,
+      signal: abort.signal,
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const early = await Promise.race([
+      hanging.then(() => "answered"),
+      new Promise<undefined>((resolve) =>
+        timer = setTimeout(() => resolve(undefined), 2500)
+      ),
+    ]);
+    clearTimeout(timer);
+    assert.equal(
+      early,
+      undefined,
+      `the in-flight request was answered: ${early}`,
+    );
+    assert.ok(processAlive(pid), "the child lives on");
+    assert.deepEqual((await call(runner, session, 1, "ping")).result, {});
+    await deleteSession(runner, session);
+    const reply = await (await hanging).json();
+    assert.equal(reply.id, "hang-j");
+    abort.abort();
+  },
 });
 
 Deno.test("child crash mid-request answers the open stream with an error naming the exit code", async () => {
@@ -1203,6 +1316,11 @@ Deno.test("origin given with --allow-origin is allowed, with CORS preflight and 
   assert.ok(exposed.includes("mcp-session-id"), `exposed: ${exposed}`);
   const session = response.headers.get("mcp-session-id");
   assert.ok(session);
+  // the GET stream carries CORS headers too
+  const get = await openGet(runner, session, { origin });
+  assert.equal(get.status, 200);
+  assert.equal(get.headers.get("access-control-allow-origin"), origin);
+  await get.body?.cancel();
   // other origins are still refused, preflight included
   await expectError(
     await fetch(`${runner.httpUrl}/mcp`, {
