@@ -53,6 +53,13 @@ export interface StartRunnerOptions {
   env?: Record<string, string>;
   /** Working directory. */
   cwd?: string;
+  /**
+   * Let the runner read `.env` from its working directory (leaves out
+   * `--no-env-file`).
+   *
+   * @default {false}
+   */
+  readEnvFile?: boolean;
 }
 
 /**
@@ -74,7 +81,7 @@ export async function startRunner(
       MAIN,
       "--port",
       "0",
-      "--no-env-file",
+      ...(options.readEnvFile ? [] : ["--no-env-file"]),
       ...args,
     ],
     env: { NO_COLOR: "1", ...options.env },
