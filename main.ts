@@ -173,6 +173,7 @@ export async function main(args: string[]): Promise<number> {
     maxInFlight: config.maxInFlight,
     shutdownGraceMs: config.shutdownGraceMs,
     sendTimeoutMs: config.sendTimeoutMs,
+    sendBufferBytes: config.sendBufferBytes,
     keepaliveSeconds: config.keepaliveSeconds,
     sessionIdleTimeoutMs: config.sessionIdleTimeout * 1000,
     listenHost: config.host,

@@ -53,6 +53,8 @@ export interface Config {
   sendTimeoutMs: number;
   /** Most requests of one session awaiting a response from the child. */
   maxInFlight: number;
+  /** Bytes queued for a client above which the child's stdout is not read. */
+  sendBufferBytes: number;
   /** Idle time after which a Streamable HTTP session ends, in seconds. */
   sessionIdleTimeout: number;
   /** Origins allowed besides local ones (`*` for any). */
@@ -157,6 +159,13 @@ const SETTINGS = {
     env: "SESSION_IDLE_TIMEOUT",
     fallback: "1800",
     help: "End a Streamable HTTP session idle this many seconds",
+  },
+  sendBufferBytes: {
+    flag: "send-buffer-bytes",
+    env: "SEND_BUFFER_BYTES",
+    fallback: String(1024 * 1024),
+    help:
+      "Bytes queued for a slow client before the MCP server's output pauses",
   },
   maxInFlight: {
     flag: "max-in-flight",
@@ -332,6 +341,11 @@ export function parseConfig(
   const keepaliveSeconds = integer(SETTINGS.keepaliveSeconds, 0, 86_400);
   const sendTimeoutMs = integer(SETTINGS.sendTimeoutMs, 100, 3_600_000);
   const maxInFlight = integer(SETTINGS.maxInFlight, 1, 1_000_000);
+  const sendBufferBytes = integer(
+    SETTINGS.sendBufferBytes,
+    16 * 1024,
+    256 * 1024 * 1024,
+  );
   const sessionIdleTimeout = integer(
     SETTINGS.sessionIdleTimeout,
     1,
@@ -477,6 +491,7 @@ export function parseConfig(
       sendTimeoutMs,
       maxInFlight,
       sessionIdleTimeout,
+      sendBufferBytes,
       allowOrigins,
       authTokens,
       noAuth,

@@ -53,6 +53,8 @@ export interface HandlerOptions {
   shutdownGraceMs: number;
   /** Close a client that leaves its send buffer full this long. */
   sendTimeoutMs: number;
+  /** Bytes queued for a client above which the child's output pauses. */
+  sendBufferBytes: number;
   /** Ping interval for idle WebSocket clients, in seconds; 0 turns it off. */
   keepaliveSeconds: number;
   /** A Streamable HTTP session idle this long is ended, in milliseconds. */
@@ -116,6 +118,7 @@ export class RunnerHandler implements Disposable {
       maxSessions: options.maxSessions,
       shutdownGraceMs: options.shutdownGraceMs,
       sendTimeoutMs: options.sendTimeoutMs,
+      sendBufferBytes: options.sendBufferBytes,
       sessions: options.sessions,
       isStopping: this.#isStopping,
       metrics: options.metrics,
@@ -325,6 +328,7 @@ export class RunnerHandler implements Disposable {
       maxMessageBytes: options.maxMessageBytes,
       maxInFlight: options.maxInFlight,
       shutdownGraceMs: options.shutdownGraceMs,
+      sendHighWaterBytes: options.sendBufferBytes,
       sendTimeoutMs: options.sendTimeoutMs,
       logger: log,
       remote: `${remote.hostname}:${remote.port}`,

@@ -46,6 +46,8 @@ export interface HttpSessionOptions {
   shutdownGraceMs: number;
   /** How long a client may leave a stream unread before it is dropped. */
   sendTimeoutMs: number;
+  /** Bytes queued for a client above which the child's output pauses. */
+  sendBufferBytes: number;
   /** Logger. */
   logger: Logger;
   /**
@@ -303,6 +305,7 @@ export class HttpSession {
 
   #newStream(id = String(this.#nextStream++)): SseStream {
     const stream: SseStream = new SseStream({
+      highWaterBytes: this.#options.sendBufferBytes,
       id,
       onDisconnect: () =>
         this.#log.debug("Session {session}: stream {stream} disconnected", {

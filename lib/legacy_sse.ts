@@ -34,6 +34,8 @@ export interface LegacySseOptions {
   shutdownGraceMs: number;
   /** How long a client may leave the stream unread. */
   sendTimeoutMs: number;
+  /** Bytes queued for a client above which the child's output pauses. */
+  sendBufferBytes: number;
   /** Every live session. */
   sessions: SessionSet;
   /** Logger. */
@@ -58,13 +60,14 @@ class LegacySseSession {
   #resolveDone: () => void;
   #log: Logger;
 
-  constructor(id: string, log: Logger) {
+  constructor(id: string, log: Logger, highWaterBytes: number) {
     this.id = id;
     this.#log = log;
     const done = Promise.withResolvers<void>();
     this.done = done.promise;
     this.#resolveDone = done.resolve;
     this.stream = new SseStream({
+      highWaterBytes,
       onDisconnect: () => void this.end("Client closed the stream"),
     });
   }
@@ -74,7 +77,11 @@ class LegacySseSession {
     options: LegacySseOptions,
     remote: string,
   ): LegacySseSession {
-    const session = new LegacySseSession(id, options.logger);
+    const session = new LegacySseSession(
+      id,
+      options.logger,
+      options.sendBufferBytes,
+    );
     session.#bridge = ChildBridge.spawn({
       session: id,
       transport: "sse",

@@ -40,6 +40,8 @@ export interface StreamableHttpOptions {
   shutdownGraceMs: number;
   /** How long a client may leave a stream unread. */
   sendTimeoutMs: number;
+  /** Bytes queued for a client above which the child's output pauses. */
+  sendBufferBytes: number;
   /** A session without requests or open streams this long is ended. */
   idleTimeoutMs: number;
   /** Every live session. */
@@ -309,6 +311,7 @@ export class StreamableHttpEndpoint implements Disposable {
         maxInFlight: options.maxInFlight,
         shutdownGraceMs: options.shutdownGraceMs,
         sendTimeoutMs: options.sendTimeoutMs,
+        sendBufferBytes: options.sendBufferBytes,
         logger: options.logger,
         remote,
         metrics: options.metrics,

@@ -133,6 +133,7 @@ Deno.test("parseConfig() keeps the runner's own settings out of the child's envi
     env[name] = "5000";
   }
   env.HOST = "127.0.0.1";
+  env.SEND_BUFFER_BYTES = "65536";
   env.ALLOW_ORIGINS = "https://app.example.com";
   env.AUTH_TOKEN = "secret-token-0123456789";
   delete env.AUTH_TOKEN_FILE;
