@@ -121,6 +121,13 @@ export async function main(args: string[]): Promise<number> {
         cert: await Deno.readTextFile(config.tlsCert),
         key: await Deno.readTextFile(config.tlsKey),
       };
+      const mode = (await Deno.stat(config.tlsKey)).mode;
+      if (mode !== null && (mode & 0o077) !== 0) {
+        log.warning(
+          "The TLS key file {file} is readable by other users (mode {mode}); chmod 600 it",
+          { file: config.tlsKey, mode: (mode & 0o777).toString(8) },
+        );
+      }
     } catch (error) {
       print(
         "stderr",

@@ -85,9 +85,32 @@ export class TokenAuth {
     request: Request,
     sources: TokenSources,
   ): Promise<Response | undefined> {
-    if ((await this.#digests).length === 0) return undefined;
+    const result = await this.authenticate(request, sources);
+    return result instanceof Response ? result : undefined;
+  }
+
+  /**
+   * Authenticates a request and names who it is: `token-<n>` for the n-th
+   * configured token (so that a session can be bound to the token that
+   * created it), or `anonymous` when no token is configured.
+   *
+   * @param request The request.
+   * @param sources Which non-header forms to accept.
+   * @returns The principal, or a 401 response.
+   */
+  async authenticate(
+    request: Request,
+    sources: TokenSources,
+  ): Promise<string | Response> {
+    const digests = await this.#digests;
+    if (digests.length === 0) return "anonymous";
     for (const candidate of presentedTokens(request, sources)) {
-      if (await this.verify(candidate)) return undefined;
+      const presented = await digest(candidate);
+      let index = -1;
+      for (const [i, expected] of digests.entries()) {
+        if (timingSafeEqual(expected, presented) && index === -1) index = i;
+      }
+      if (index !== -1) return `token-${index}`;
     }
     return unauthorized();
   }

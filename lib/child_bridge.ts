@@ -289,6 +289,8 @@ export class ChildBridge {
     const child = this.child;
     const session = this.#options.session;
     const decoder = new TextDecoder();
+    // MCP messages are UTF-8: a line that is not is dropped, never repaired.
+    const strict = new TextDecoder("utf-8", { fatal: true });
     const reader = child.lines.getReader();
     // A leader that exits while a grandchild keeps stdout open would hide
     // the exit: stop what is left of the group so that stdout ends.
@@ -305,7 +307,16 @@ export class ChildBridge {
           this.#onOverflow(value, decoder);
           continue;
         }
-        const text = decoder.decode(value);
+        let text: string;
+        try {
+          text = strict.decode(value);
+        } catch {
+          this.#log.warning(
+            "Session {session}: dropped a stdout line of {size} bytes that is not valid UTF-8",
+            { session, size: value.length },
+          );
+          continue;
+        }
         const messages = checkChildLine(text);
         if (messages === undefined) {
           this.#log.warning(

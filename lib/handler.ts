@@ -167,16 +167,17 @@ export class RunnerHandler implements Disposable {
     if (request.method === "OPTIONS" && !upgrade) {
       return this.#guard.preflight(request);
     }
+    let principal = "anonymous";
     if (this.#options.auth) {
       // Browsers cannot set headers on a WebSocket or an EventSource: those
       // two may carry the token in a subprotocol or the query string.
       const browserForms = upgrade ||
         (url.pathname === SSE_PATH && request.method === "GET");
-      const denied = await this.#options.auth.check(request, {
+      const result = await this.#options.auth.authenticate(request, {
         subprotocol: upgrade,
         query: browserForms,
       });
-      if (denied) {
+      if (result instanceof Response) {
         metrics?.refused("auth");
         this.#options.logger.warning(
           "Refused {method} {path}: missing or wrong bearer token",
@@ -186,8 +187,9 @@ export class RunnerHandler implements Disposable {
           },
         );
         await request.body?.cancel();
-        return this.#guard.withCors(request, denied);
+        return this.#guard.withCors(request, result);
       }
+      principal = result;
     }
     if (url.pathname === "/metrics" && !upgrade) return this.#metrics(request);
     const address = info.remoteAddr as Deno.NetAddr;
@@ -196,11 +198,11 @@ export class RunnerHandler implements Disposable {
     if (upgrade && !RESERVED_PATHS.has(url.pathname)) {
       return this.#upgrade(request, info);
     } else if (url.pathname === MCP_PATH) {
-      response = await this.#http.handle(request, remote);
+      response = await this.#http.handle(request, remote, principal);
     } else if (url.pathname === SSE_PATH) {
-      response = this.#legacy.open(request, remote);
+      response = this.#legacy.open(request, remote, principal);
     } else if (url.pathname === LEGACY_MESSAGE_PATH) {
-      response = await this.#legacy.message(request);
+      response = await this.#legacy.message(request, principal);
     } else {
       await request.body?.cancel();
       response = httpError(
@@ -290,6 +292,15 @@ export class RunnerHandler implements Disposable {
         `Service Unavailable: ${options.maxSessions} sessions are open (--max-sessions)`,
         {
           "retry-after": "1",
+        },
+      );
+    }
+    if (request.headers.get("sec-websocket-version")?.trim() !== "13") {
+      return httpError(
+        426,
+        "Upgrade Required: WebSocket version 13 is the one supported",
+        {
+          "sec-websocket-version": "13",
         },
       );
     }

@@ -59,6 +59,12 @@ export interface HttpSessionOptions {
   /** Where counts and latencies go. */
   metrics?: Metrics | undefined;
   /**
+   * Who created the session (see `TokenAuth.authenticate`).
+   *
+   * @default {"anonymous"}
+   */
+  principal?: string;
+  /**
    * Most messages held while no stream is open.
    *
    * @default {1000}
@@ -95,6 +101,8 @@ export class HttpSession {
   readonly transport = "streamable-http";
   /** Resolves when the session has ended and its child has stopped. */
   readonly done: Promise<void>;
+  /** Who created the session; only they may use it. */
+  readonly principal: string;
   /** Time of the last request, for idle reaping. */
   lastActivity: number = Date.now();
 
@@ -113,6 +121,7 @@ export class HttpSession {
 
   private constructor(options: HttpSessionOptions) {
     this.id = options.id;
+    this.principal = options.principal ?? "anonymous";
     this.#options = options;
     this.#log = options.logger;
     const done = Promise.withResolvers<void>();

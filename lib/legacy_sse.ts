@@ -55,6 +55,7 @@ class LegacySseSession {
   readonly transport = "sse";
   readonly done: Promise<void>;
   readonly stream: SseStream;
+  principal = "anonymous";
   #bridge!: ChildBridge;
   #ended = false;
   #resolveDone: () => void;
@@ -178,9 +179,14 @@ export class LegacySseEndpoint {
    *
    * @param request The GET request.
    * @param remote The client's address, for the access log.
+   * @param principal Who the request authenticated as.
    * @returns The SSE response, whose first event is `endpoint`.
    */
-  open(request: Request, remote = "unknown"): Response {
+  open(
+    request: Request,
+    remote = "unknown",
+    principal = "anonymous",
+  ): Response {
     const options = this.#options;
     if (request.method !== "GET") {
       return httpError(405, "Method Not Allowed: open the stream with GET", {
@@ -224,6 +230,7 @@ export class LegacySseEndpoint {
         }`,
       );
     }
+    session.principal = principal;
     this.#sessions.set(id, session);
     options.sessions.add(session);
     session.done.then(() => this.#sessions.delete(id));
@@ -239,9 +246,11 @@ export class LegacySseEndpoint {
    * Takes a message for a session.
    *
    * @param request The POST request.
+   * @param principal Who the request authenticated as; a session answers
+   *   only the principal that opened it.
    * @returns 202, or an error.
    */
-  async message(request: Request): Promise<Response> {
+  async message(request: Request, principal = "anonymous"): Promise<Response> {
     if (request.method !== "POST") {
       return httpError(405, "Method Not Allowed: POST messages here", {
         allow: "POST, OPTIONS",
@@ -256,7 +265,7 @@ export class LegacySseEndpoint {
       );
     }
     const session = this.#sessions.get(id);
-    if (!session || session.ended) {
+    if (!session || session.ended || session.principal !== principal) {
       await request.body?.cancel();
       return httpError(
         404,

@@ -88,16 +88,22 @@ export class StreamableHttpEndpoint implements Disposable {
    *
    * @param request The request.
    * @param remote The client's address, for the access log.
+   * @param principal Who the request authenticated as; a session answers
+   *   only the principal that created it.
    * @returns The response.
    */
-  async handle(request: Request, remote = "unknown"): Promise<Response> {
+  async handle(
+    request: Request,
+    remote = "unknown",
+    principal = "anonymous",
+  ): Promise<Response> {
     switch (request.method) {
       case "POST":
-        return await this.#post(request, remote);
+        return await this.#post(request, remote, principal);
       case "GET":
-        return this.#get(request);
+        return this.#get(request, principal);
       case "DELETE":
-        return await this.#delete(request);
+        return await this.#delete(request, principal);
       default:
         return httpError(405, `Method Not Allowed: use GET, POST or DELETE`, {
           allow: "GET, POST, DELETE, OPTIONS",
@@ -124,7 +130,7 @@ export class StreamableHttpEndpoint implements Disposable {
     );
   }
 
-  #session(request: Request): HttpSession | Response {
+  #session(request: Request, principal: string): HttpSession | Response {
     const id = request.headers.get("mcp-session-id");
     if (id === null || id.trim() === "") {
       return httpError(
@@ -133,7 +139,9 @@ export class StreamableHttpEndpoint implements Disposable {
       );
     }
     const session = this.#sessions.get(id.trim());
-    if (!session || session.ended) {
+    // A session answers only the token that created it: to anyone else it
+    // does not exist.
+    if (!session || session.ended || session.principal !== principal) {
       return httpError(
         404,
         "Not Found: unknown or terminated session; send initialize again",
@@ -144,7 +152,11 @@ export class StreamableHttpEndpoint implements Disposable {
     return session;
   }
 
-  async #post(request: Request, remote: string): Promise<Response> {
+  async #post(
+    request: Request,
+    remote: string,
+    principal: string,
+  ): Promise<Response> {
     const contentType = (request.headers.get("content-type") ?? "").split(
       ";",
     )[0]!.trim().toLowerCase();
@@ -199,11 +211,11 @@ export class StreamableHttpEndpoint implements Disposable {
         );
       }
       if (versionError) return versionError;
-      const created = this.#create(remote);
+      const created = this.#create(remote, principal);
       if (created instanceof Response) return created;
       session = created;
     } else {
-      const found = this.#session(request);
+      const found = this.#session(request, principal);
       if (found instanceof Response) return found;
       if (versionError) return versionError;
       if (initialize) {
@@ -240,7 +252,7 @@ export class StreamableHttpEndpoint implements Disposable {
     });
   }
 
-  #get(request: Request): Response {
+  #get(request: Request, principal: string): Response {
     const accept = request.headers.get("accept");
     if (accept !== null && !accepts(accept, "text/event-stream")) {
       return httpError(
@@ -248,7 +260,7 @@ export class StreamableHttpEndpoint implements Disposable {
         "Not Acceptable: the GET stream is text/event-stream",
       );
     }
-    const session = this.#session(request);
+    const session = this.#session(request, principal);
     if (session instanceof Response) return session;
     const versionError = this.#versionError(request);
     if (versionError) return versionError;
@@ -266,14 +278,14 @@ export class StreamableHttpEndpoint implements Disposable {
     });
   }
 
-  async #delete(request: Request): Promise<Response> {
-    const session = this.#session(request);
+  async #delete(request: Request, principal: string): Promise<Response> {
+    const session = this.#session(request, principal);
     if (session instanceof Response) return session;
     await session.end("Session deleted by the client");
     return new Response(null, { status: 200 });
   }
 
-  #create(remote: string): HttpSession | Response {
+  #create(remote: string, principal: string): HttpSession | Response {
     const options = this.#options;
     if (options.isStopping()) {
       options.metrics?.refused("stopping");
@@ -314,6 +326,7 @@ export class StreamableHttpEndpoint implements Disposable {
         sendBufferBytes: options.sendBufferBytes,
         logger: options.logger,
         remote,
+        principal,
         metrics: options.metrics,
       });
     } catch (error) {

@@ -1072,14 +1072,11 @@ Deno.test("P-20: ids are byte-identical both ways, and none stays pending", asyn
   }
 });
 
-// RUNNER BUG (reported): Deno.upgradeWebSocket does not check
-// Sec-WebSocket-Version (12, 99 and a missing header all get 101), and the
-// runner does not check it either, so such a handshake starts a child.
-// RFC 6455 §4.2.2 asks for 426 with "Sec-WebSocket-Version: 13".
+// Deno.upgradeWebSocket does not check Sec-WebSocket-Version, so the runner
+// does: RFC 6455 §4.2.2 asks for 426 with "Sec-WebSocket-Version: 13".
 Deno.test({
   name:
     "P-18: Sec-WebSocket-Version other than 13, or none, gets 426 and no child",
-  ignore: true,
   fn: async () => {
     await using runner = await startRunner(["--", ...FIXTURE]);
     for (
@@ -1144,11 +1141,9 @@ Deno.test("C-02: a child that exits 1 at start closes the session 1011 naming th
 });
 
 Deno.test({
-  // RUNNER BUG (reported): lib/child_bridge.ts decodes stdout lines with a
-  // non-fatal TextDecoder, so invalid UTF-8 becomes U+FFFD and the line is
-  // delivered instead of dropped (reliability-plan.md §3.3, C-08).
+  // MCP messages are UTF-8: a line that is not is dropped (reliability-plan.md
+  // §3.3, C-08), never repaired into U+FFFD.
   name: "C-08: an invalid UTF-8 stdout line is dropped, never sent as U+FFFD",
-  ignore: true,
   fn: async () => {
     await using runner = await startRunner(["--", ...FIXTURE]);
     await using client = await TestClient.connect(runner.wsUrl);
@@ -1924,12 +1919,9 @@ Deno.test("S-01…S-04, S-06: bad Origin, Origin null and bad Host get 403 befor
 });
 
 Deno.test({
-  // FINDING (reported): a Streamable HTTP session is not bound to the token
-  // that created it; any accepted token can use any session id. The tokens
-  // are documented as "several, for rotation", so this may be intended, but
-  // reliability-plan.md S-12 expects 404 or 403.
+  // A Streamable HTTP session answers only the token that created it
+  // (reliability-plan.md S-12): to another token it does not exist (404).
   name: "S-12: a session created with token A is not usable with token B",
-  ignore: true,
   fn: async () => {
     await using runner = await startRunner([
       "--auth-token",
@@ -2207,10 +2199,8 @@ Deno.test({
 });
 
 Deno.test({
-  // GAP (reported): reliability-plan.md S-15 asks for a warning when the
-  // TLS key file is readable by others; the runner does not check it.
+  // reliability-plan.md S-15: a TLS key file readable by others is warned about.
   name: "S-15: a world-readable TLS key file is warned about",
-  ignore: true,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "fault-tls-" });
     try {
