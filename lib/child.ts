@@ -7,6 +7,7 @@
  */
 
 import type { Logger } from "@logtape/logtape";
+import { setImmediate } from "node:timers";
 import { LineOverflow, LineStream } from "./line_stream.ts";
 
 /** Longest stderr line logged whole; longer ones are logged truncated. */
@@ -146,7 +147,12 @@ export class McpChild {
     this.#batch.push(bytes);
     this.#batchDone ??= Promise.withResolvers<void>();
     const done = this.#batchDone.promise;
-    if (!this.#flushing) this.#flushing = this.#flush();
+    if (!this.#flushing) {
+      // Start writing after the I/O events of this loop turn, so that the
+      // messages they carry leave in one pipe write.
+      this.#flushing = new Promise<void>((resolve) => setImmediate(resolve))
+        .then(() => this.#flush());
+    }
     return done;
   }
 
