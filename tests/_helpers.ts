@@ -8,6 +8,14 @@
 
 import denoConfig from "../deno.json" with { type: "json" };
 
+/**
+ * A variable every runner started here gets, with a value unique to this
+ * test process; it passes through to the runner's children, so that process
+ * checks see only this run's processes.
+ */
+const TAG_VARIABLE = "MCP_RUNNER_TEST_TAG";
+const TAG = crypto.randomUUID();
+
 /** Absolute path of the repository. */
 export const ROOT: string = new URL("..", import.meta.url).pathname;
 
@@ -84,7 +92,7 @@ export async function startRunner(
       ...(options.readEnvFile ? [] : ["--no-env-file"]),
       ...args,
     ],
-    env: { NO_COLOR: "1", ...options.env },
+    env: { NO_COLOR: "1", [TAG_VARIABLE]: TAG, ...options.env },
     cwd: options.cwd ?? ROOT,
     stdin: "null",
     stdout: "null",
@@ -295,21 +303,28 @@ export async function waitFor(
 }
 
 /**
- * Pids of every process whose command line contains `needle`.
+ * Pids of every process, started by this test run's runners (or their children),
+ * whose command line contains `needle`.
  *
  * @param needle Text to look for.
  * @returns The matching pids.
  */
 export function processesMatching(needle: string): number[] {
   const found: number[] = [];
+  const marker = `${TAG_VARIABLE}=${TAG}`;
   for (const entry of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(entry.name)) continue;
     try {
       const cmdline = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`)
         .replaceAll("\0", " ");
-      if (cmdline.includes(needle) && processAlive(Number(entry.name))) {
-        found.push(Number(entry.name));
+      if (!cmdline.includes(needle) || !processAlive(Number(entry.name))) {
+        continue;
       }
+      // Only processes started by this test run's runners: another run on
+      // the same machine has another tag.
+      const environ = Deno.readTextFileSync(`/proc/${entry.name}/environ`)
+        .split("\0");
+      if (environ.includes(marker)) found.push(Number(entry.name));
     } catch {
       // gone meanwhile
     }
