@@ -147,7 +147,11 @@ export async function main(args: string[]): Promise<number> {
   const auth = tokens.length > 0 ? new TokenAuth(tokens) : undefined;
   const metrics = new Metrics();
 
-  const sessions = new SessionSet();
+  const sessions = new SessionSet({
+    maxSessions: config.maxSessions,
+    metrics,
+    logger: logger(),
+  });
   let stopping = false;
   const stopRequested = Promise.withResolvers<string>();
   const signals: Deno.Signal[] = Deno.build.os === "windows"
@@ -175,7 +179,6 @@ export async function main(args: string[]): Promise<number> {
     program: config.program,
     args: config.args,
     env: config.childEnv,
-    maxSessions: config.maxSessions,
     maxMessageBytes: config.maxMessageBytes,
     maxInFlight: config.maxInFlight,
     shutdownGraceMs: config.shutdownGraceMs,
@@ -191,7 +194,6 @@ export async function main(args: string[]): Promise<number> {
     auth,
     metrics,
     ready: async () => (await resolve()) !== undefined,
-    isStopping: () => stopping,
   });
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
@@ -257,6 +259,7 @@ export async function main(args: string[]): Promise<number> {
     server.finished.then(() => ""),
   ]);
   stopping = true;
+  sessions.stopAccepting();
   log.info(
     "Received {signal}: closing {count} sessions and stopping their MCP servers",
     {

@@ -43,8 +43,6 @@ export interface HandlerOptions {
   args: string[];
   /** Its environment. */
   env: Record<string, string>;
-  /** Most live sessions of every transport; more get 503. */
-  maxSessions: number;
   /** Largest message in either direction, in bytes. */
   maxMessageBytes: number;
   /** Most unanswered requests per session. */
@@ -63,7 +61,7 @@ export interface HandlerOptions {
   listenHost: string;
   /** Extra origins allowed to connect. */
   allowOrigins: string[];
-  /** Live sessions. */
+  /** Live sessions; also decides whether a new one may start. */
   sessions: SessionSet;
   /** The runner's version, for `/healthz`. */
   version: string;
@@ -79,12 +77,6 @@ export interface HandlerOptions {
    * @default {() => Promise.resolve(true)}
    */
   ready?: () => Promise<boolean>;
-  /**
-   * Whether new sessions are refused (set while shutting down).
-   *
-   * @default {() => false}
-   */
-  isStopping?: () => boolean;
 }
 
 /** The runner's request handler. Dispose it to stop its timers. */
@@ -95,7 +87,6 @@ export class RunnerHandler implements Disposable {
   #legacy: LegacySseEndpoint;
   #startedAt = Date.now();
   #counter = 0;
-  #isStopping: () => boolean;
 
   /**
    * Creates the handler.
@@ -104,7 +95,6 @@ export class RunnerHandler implements Disposable {
    */
   constructor(options: HandlerOptions) {
     this.#options = options;
-    this.#isStopping = options.isStopping ?? (() => false);
     this.#guard = new OriginGuard({
       listenHost: options.listenHost,
       allowOrigins: options.allowOrigins,
@@ -115,12 +105,10 @@ export class RunnerHandler implements Disposable {
       env: options.env,
       maxMessageBytes: options.maxMessageBytes,
       maxInFlight: options.maxInFlight,
-      maxSessions: options.maxSessions,
       shutdownGraceMs: options.shutdownGraceMs,
       sendTimeoutMs: options.sendTimeoutMs,
       sendBufferBytes: options.sendBufferBytes,
       sessions: options.sessions,
-      isStopping: this.#isStopping,
       metrics: options.metrics,
     };
     this.#http = new StreamableHttpEndpoint({
@@ -225,7 +213,7 @@ export class RunnerHandler implements Disposable {
         allow: "GET, HEAD",
       });
     }
-    if (this.#isStopping()) {
+    if (this.#options.sessions.stopping) {
       return Response.json({ status: "stopping" }, { status: 503 });
     }
     const ready = await (this.#options.ready?.() ?? Promise.resolve(true));
@@ -257,7 +245,7 @@ export class RunnerHandler implements Disposable {
     }
     const sessions = this.#options.sessions;
     return Response.json({
-      status: this.#isStopping() ? "stopping" : "ok",
+      status: this.#options.sessions.stopping ? "stopping" : "ok",
       sessions: sessions.size,
       sessionsByTransport: sessions.countByTransport(),
       sessionsTotal: sessions.total,
@@ -271,30 +259,8 @@ export class RunnerHandler implements Disposable {
     if (request.method !== "GET") {
       return httpError(405, "Method Not Allowed: use GET", { allow: "GET" });
     }
-    if (this.#isStopping()) {
-      options.metrics?.refused("stopping");
-      return httpError(
-        503,
-        "Service Unavailable: the runner is shutting down",
-        { "retry-after": "5" },
-      );
-    }
-    if (options.sessions.size >= options.maxSessions) {
-      options.metrics?.refused("capacity");
-      options.logger.warning(
-        "Refused a session: {max} sessions are open (--max-sessions)",
-        {
-          max: options.maxSessions,
-        },
-      );
-      return httpError(
-        503,
-        `Service Unavailable: ${options.maxSessions} sessions are open (--max-sessions)`,
-        {
-          "retry-after": "1",
-        },
-      );
-    }
+    const refused = options.sessions.refusal();
+    if (refused) return refused;
     if (request.headers.get("sec-websocket-version")?.trim() !== "13") {
       return httpError(
         426,

@@ -28,8 +28,6 @@ export interface LegacySseOptions {
   maxMessageBytes: number;
   /** Most requests awaiting a response per session. */
   maxInFlight: number;
-  /** Most sessions of every transport together. */
-  maxSessions: number;
   /** Wait at each stop stage of a child. */
   shutdownGraceMs: number;
   /** How long a client may leave the stream unread. */
@@ -42,8 +40,6 @@ export interface LegacySseOptions {
   logger: Logger;
   /** Where counts and latencies go. */
   metrics?: Metrics | undefined;
-  /** Whether the runner is shutting down. */
-  isStopping: () => boolean;
 }
 
 /** The path clients POST to. */
@@ -196,24 +192,8 @@ export class LegacySseEndpoint {
     if (!accepts(request.headers.get("accept"), "text/event-stream")) {
       return httpError(406, "Not Acceptable: /sse is text/event-stream");
     }
-    if (options.isStopping()) {
-      options.metrics?.refused("stopping");
-      return httpError(
-        503,
-        "Service Unavailable: the runner is shutting down",
-        { "retry-after": "5" },
-      );
-    }
-    if (options.sessions.size >= options.maxSessions) {
-      options.metrics?.refused("capacity");
-      return httpError(
-        503,
-        `Service Unavailable: ${options.maxSessions} sessions are open (--max-sessions)`,
-        {
-          "retry-after": "1",
-        },
-      );
-    }
+    const refused = options.sessions.refusal();
+    if (refused) return refused;
     const id = newSessionId();
     let session: LegacySseSession;
     try {

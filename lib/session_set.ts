@@ -1,8 +1,27 @@
 /**
- * The registry of live sessions that the server and the shutdown share.
+ * The registry of live sessions that the server and the shutdown share, and
+ * the one place that decides whether a new session may start.
  *
  * @module
  */
+
+import type { Logger } from "@logtape/logtape";
+import { httpError } from "./http_reply.ts";
+import type { Metrics } from "./metrics.ts";
+
+/** Options for {@linkcode SessionSet}. */
+export interface SessionSetOptions {
+  /**
+   * Most live sessions of every transport together.
+   *
+   * @default {Infinity}
+   */
+  maxSessions?: number;
+  /** Counts refusals. */
+  metrics?: Metrics | undefined;
+  /** Logs refusals. */
+  logger?: Logger | undefined;
+}
 
 /** What the registry needs of a session. */
 export interface Session {
@@ -25,6 +44,59 @@ export interface Session {
 export class SessionSet implements AsyncDisposable {
   #live = new Set<Session>();
   #total = 0;
+  #stopping = false;
+  #options: SessionSetOptions;
+
+  /**
+   * Creates an empty registry.
+   *
+   * @param options The session cap, and where refusals are counted and logged.
+   */
+  constructor(options: SessionSetOptions = {}) {
+    this.#options = options;
+  }
+
+  /** Whether new sessions are refused because the runner is stopping. */
+  get stopping(): boolean {
+    return this.#stopping;
+  }
+
+  /** Refuses every new session from now on. */
+  stopAccepting(): void {
+    this.#stopping = true;
+  }
+
+  /**
+   * Decides whether a new session may start, before anything is spawned.
+   *
+   * @returns A 503 response with `Retry-After` when it may not, else undefined.
+   */
+  refusal(): Response | undefined {
+    const { maxSessions = Infinity, metrics, logger } = this.#options;
+    if (this.#stopping) {
+      metrics?.refused("stopping");
+      return httpError(
+        503,
+        "Service Unavailable: the runner is shutting down",
+        { "retry-after": "5" },
+      );
+    }
+    if (this.#live.size >= maxSessions) {
+      metrics?.refused("capacity");
+      logger?.warning(
+        "Refused a session: {max} sessions are open (--max-sessions)",
+        { max: maxSessions },
+      );
+      return httpError(
+        503,
+        `Service Unavailable: ${maxSessions} sessions are open (--max-sessions)`,
+        {
+          "retry-after": "1",
+        },
+      );
+    }
+    return undefined;
+  }
 
   /** Number of live sessions. */
   get size(): number {
@@ -71,6 +143,7 @@ export class SessionSet implements AsyncDisposable {
    * @returns Resolves when every session has ended.
    */
   async shutdown(): Promise<void> {
+    this.#stopping = true;
     const sessions = [...this.#live];
     await Promise.allSettled(sessions.map((session) => session.shutdown()));
   }

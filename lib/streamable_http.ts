@@ -34,8 +34,6 @@ export interface StreamableHttpOptions {
   maxMessageBytes: number;
   /** Most requests awaiting a response per session. */
   maxInFlight: number;
-  /** Most sessions of every transport together. */
-  maxSessions: number;
   /** Wait at each stop stage of a child. */
   shutdownGraceMs: number;
   /** How long a client may leave a stream unread. */
@@ -50,8 +48,6 @@ export interface StreamableHttpOptions {
   logger: Logger;
   /** Where counts and latencies go. */
   metrics?: Metrics | undefined;
-  /** Whether the runner is shutting down. */
-  isStopping: () => boolean;
 }
 
 /**
@@ -287,30 +283,8 @@ export class StreamableHttpEndpoint implements Disposable {
 
   #create(remote: string, principal: string): HttpSession | Response {
     const options = this.#options;
-    if (options.isStopping()) {
-      options.metrics?.refused("stopping");
-      return httpError(
-        503,
-        "Service Unavailable: the runner is shutting down",
-        { "retry-after": "5" },
-      );
-    }
-    if (options.sessions.size >= options.maxSessions) {
-      options.metrics?.refused("capacity");
-      options.logger.warning(
-        "Refused a session: {max} sessions are open (--max-sessions)",
-        {
-          max: options.maxSessions,
-        },
-      );
-      return httpError(
-        503,
-        `Service Unavailable: ${options.maxSessions} sessions are open (--max-sessions)`,
-        {
-          "retry-after": "1",
-        },
-      );
-    }
+    const refused = options.sessions.refusal();
+    if (refused) return refused;
     const id = newSessionId();
     let session: HttpSession;
     try {
