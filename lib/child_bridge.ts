@@ -37,8 +37,32 @@ export interface BridgeTarget {
   exited(status: Deno.CommandStatus, how: string): void;
 }
 
+/** The MCP server to start for a session, and the bounds on its traffic. */
+export interface ChildSpec {
+  /** The MCP server's executable. */
+  program: string;
+  /** Its arguments, passed literally. */
+  args: string[];
+  /** Its complete environment. */
+  env: Record<string, string>;
+  /** Largest message in either direction, in bytes. */
+  maxMessageBytes: number;
+  /** Most requests awaiting a response per session. */
+  maxInFlight: number;
+  /** Wait at each stop stage of the child. */
+  shutdownGraceMs: number;
+}
+
+/** Bounds on the way from the child to a slow client. */
+export interface DeliveryLimits {
+  /** How long a client may leave its queue full before it is dropped. */
+  sendTimeoutMs: number;
+  /** Bytes queued for a client above which the child's output pauses. */
+  sendBufferBytes: number;
+}
+
 /** Options for {@linkcode ChildBridge.spawn}. */
-export interface ChildBridgeOptions {
+export interface ChildBridgeOptions extends ChildSpec {
   /** Session id, for logs. */
   session: string;
   /** Transport name, for metrics and the access log. */
@@ -51,18 +75,6 @@ export interface ChildBridgeOptions {
   remote?: string | undefined;
   /** Where counts and latencies go. */
   metrics?: Metrics | undefined;
-  /** The MCP server's executable. */
-  program: string;
-  /** Its arguments. */
-  args: string[];
-  /** Its environment. */
-  env: Record<string, string>;
-  /** Largest message in either direction, in bytes. */
-  maxMessageBytes: number;
-  /** Most requests awaiting a response. */
-  maxInFlight: number;
-  /** Wait at each stop stage of the child. */
-  shutdownGraceMs: number;
   /** Logger. */
   logger: Logger;
   /**

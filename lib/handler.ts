@@ -9,6 +9,7 @@
  */
 
 import type { Logger } from "@logtape/logtape";
+import type { ChildSpec, DeliveryLimits } from "./child_bridge.ts";
 import type { TokenAuth } from "./auth.ts";
 import type { Metrics } from "./metrics.ts";
 import { httpError } from "./http_reply.ts";
@@ -36,23 +37,7 @@ export const RESERVED_PATHS: ReadonlySet<string> = new Set([
 export const MCP_SUBPROTOCOL = "mcp";
 
 /** Options for {@linkcode RunnerHandler}. */
-export interface HandlerOptions {
-  /** The MCP server's executable. */
-  program: string;
-  /** Its arguments. */
-  args: string[];
-  /** Its environment. */
-  env: Record<string, string>;
-  /** Largest message in either direction, in bytes. */
-  maxMessageBytes: number;
-  /** Most unanswered requests per session. */
-  maxInFlight: number;
-  /** Wait at each stop stage of a child. */
-  shutdownGraceMs: number;
-  /** Close a client that leaves its send buffer full this long. */
-  sendTimeoutMs: number;
-  /** Bytes queued for a client above which the child's output pauses. */
-  sendBufferBytes: number;
+export interface HandlerOptions extends ChildSpec, DeliveryLimits {
   /** Ping interval for idle WebSocket clients, in seconds; 0 turns it off. */
   keepaliveSeconds: number;
   /** A Streamable HTTP session idle this long is ended, in milliseconds. */

@@ -16,6 +16,8 @@ import type { Logger } from "@logtape/logtape";
 import {
   type BridgeTarget,
   ChildBridge,
+  type ChildSpec,
+  type DeliveryLimits,
   describeExit,
 } from "./child_bridge.ts";
 import {
@@ -29,25 +31,9 @@ import type { Metrics } from "./metrics.ts";
 import { SseStream } from "./sse_stream.ts";
 
 /** Options for {@linkcode HttpSession.start}. */
-export interface HttpSessionOptions {
+export interface HttpSessionOptions extends ChildSpec, DeliveryLimits {
   /** The session id (also the `Mcp-Session-Id` value). */
   id: string;
-  /** The MCP server's executable. */
-  program: string;
-  /** Its arguments. */
-  args: string[];
-  /** Its environment. */
-  env: Record<string, string>;
-  /** Largest message in either direction, in bytes. */
-  maxMessageBytes: number;
-  /** Most requests awaiting a response. */
-  maxInFlight: number;
-  /** Wait at each stop stage of the child. */
-  shutdownGraceMs: number;
-  /** How long a client may leave a stream unread before it is dropped. */
-  sendTimeoutMs: number;
-  /** Bytes queued for a client above which the child's output pauses. */
-  sendBufferBytes: number;
   /** Logger. */
   logger: Logger;
   /**

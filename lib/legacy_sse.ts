@@ -8,7 +8,11 @@
  */
 
 import type { Logger } from "@logtape/logtape";
-import { ChildBridge } from "./child_bridge.ts";
+import {
+  ChildBridge,
+  type ChildSpec,
+  type DeliveryLimits,
+} from "./child_bridge.ts";
 import { accepts, httpError, readBody, SSE_HEADERS } from "./http_reply.ts";
 import { checkFrame, ErrorCode, errorResponse } from "./jsonrpc.ts";
 import type { SessionSet } from "./session_set.ts";
@@ -17,23 +21,7 @@ import { SseStream } from "./sse_stream.ts";
 import { newSessionId } from "./streamable_http.ts";
 
 /** Options for {@linkcode LegacySseEndpoint}. */
-export interface LegacySseOptions {
-  /** The MCP server's executable. */
-  program: string;
-  /** Its arguments. */
-  args: string[];
-  /** Its environment. */
-  env: Record<string, string>;
-  /** Largest message in either direction, in bytes. */
-  maxMessageBytes: number;
-  /** Most requests awaiting a response per session. */
-  maxInFlight: number;
-  /** Wait at each stop stage of a child. */
-  shutdownGraceMs: number;
-  /** How long a client may leave the stream unread. */
-  sendTimeoutMs: number;
-  /** Bytes queued for a client above which the child's output pauses. */
-  sendBufferBytes: number;
+export interface LegacySseOptions extends ChildSpec, DeliveryLimits {
   /** Every live session. */
   sessions: SessionSet;
   /** Logger. */

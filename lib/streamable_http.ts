@@ -7,6 +7,7 @@
  */
 
 import type { Logger } from "@logtape/logtape";
+import type { ChildSpec, DeliveryLimits } from "./child_bridge.ts";
 import { HttpSession } from "./http_session.ts";
 import { accepts, httpError, readBody, SSE_HEADERS } from "./http_reply.ts";
 import { checkFrame, ErrorCode } from "./jsonrpc.ts";
@@ -23,23 +24,7 @@ export const SUPPORTED_PROTOCOL_VERSIONS: readonly string[] = [
 ];
 
 /** Options for {@linkcode StreamableHttpEndpoint}. */
-export interface StreamableHttpOptions {
-  /** The MCP server's executable. */
-  program: string;
-  /** Its arguments. */
-  args: string[];
-  /** Its environment. */
-  env: Record<string, string>;
-  /** Largest message in either direction, in bytes. */
-  maxMessageBytes: number;
-  /** Most requests awaiting a response per session. */
-  maxInFlight: number;
-  /** Wait at each stop stage of a child. */
-  shutdownGraceMs: number;
-  /** How long a client may leave a stream unread. */
-  sendTimeoutMs: number;
-  /** Bytes queued for a client above which the child's output pauses. */
-  sendBufferBytes: number;
+export interface StreamableHttpOptions extends ChildSpec, DeliveryLimits {
   /** A session without requests or open streams this long is ended. */
   idleTimeoutMs: number;
   /** Every live session. */

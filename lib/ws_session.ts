@@ -6,7 +6,11 @@
 
 import type { Logger } from "@logtape/logtape";
 import { delay } from "./child.ts";
-import { ChildBridge } from "./child_bridge.ts";
+import {
+  ChildBridge,
+  type ChildSpec,
+  type DeliveryLimits,
+} from "./child_bridge.ts";
 import type { Metrics } from "./metrics.ts";
 import {
   type CheckedMessage,
@@ -27,23 +31,10 @@ export const CloseCode = {
 } as const;
 
 /** Options for {@linkcode WebSocketSession}. */
-export interface WebSocketSessionOptions {
+export interface WebSocketSessionOptions
+  extends ChildSpec, Pick<DeliveryLimits, "sendTimeoutMs"> {
   /** Short id used in logs. */
   id: string;
-  /** The MCP server's executable. */
-  program: string;
-  /** Its arguments. */
-  args: string[];
-  /** Its environment. */
-  env: Record<string, string>;
-  /** Largest message accepted in either direction, in bytes. */
-  maxMessageBytes: number;
-  /** Most requests awaiting a response from the child. */
-  maxInFlight: number;
-  /** Wait at each stop stage of the child. */
-  shutdownGraceMs: number;
-  /** How long the client may leave its send buffer above the mark. */
-  sendTimeoutMs: number;
   /**
    * Send-buffer level above which the child's stdout is no longer read.
    *
