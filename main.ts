@@ -1,7 +1,8 @@
 #!/usr/bin/env -S deno run --allow-net --allow-run --allow-env --allow-read
 /**
  * mcp-server-runner: serves a stdio MCP server to network clients over
- * WebSocket, one child process per client.
+ * WebSocket, Streamable HTTP and HTTP+SSE on one port, one child process per
+ * session.
  *
  * This file owns every process-wide effect: arguments, environment, signal
  * handlers, the listening socket and the exit code.
@@ -221,10 +222,14 @@ export async function main(args: string[]): Promise<number> {
           }
           if (generatedToken !== undefined) {
             // Printed once, never logged: the only place this token appears.
+            // A wildcard address is reachable as localhost on this machine.
+            const reach = hostname === "0.0.0.0" || hostname === "::"
+              ? `localhost:${port}`
+              : base;
             print(
               "stderr",
               `No --auth-token was given for a non-loopback address, so one was generated: ${generatedToken}\n` +
-                `  Send "Authorization: Bearer <token>", or connect to ${ws}://${base}/?${TOKEN_QUERY_PARAMETER}=${generatedToken}`,
+                `  Send "Authorization: Bearer <token>", or connect to ${ws}://${reach}/?${TOKEN_QUERY_PARAMETER}=${generatedToken}`,
             );
           } else if (config.noAuth && !isLoopback(config.host)) {
             log.warning(

@@ -41,7 +41,7 @@ export interface Config {
   logLevel: LogLevel;
   /** Log output format. */
   logFormat: LogFormat;
-  /** Most WebSocket sessions (and so children) alive at once. */
+  /** Most sessions of every transport (and so children) alive at once. */
   maxSessions: number;
   /** Largest JSON-RPC message accepted in either direction, in bytes. */
   maxMessageBytes: number;
@@ -527,7 +527,7 @@ function rustLogLevel(raw: string): string {
  */
 export function helpText(version: string): string {
   const rows = Object.values(SETTINGS).map((s: Setting) =>
-    `  --${s.flag.padEnd(20)} ${s.env.padEnd(18)} ${s.help} [${s.fallback}]`
+    `  --${s.flag.padEnd(20)} ${s.env.padEnd(20)} ${s.help} [${s.fallback}]`
   );
   return [
     `mcp-server-runner ${version}: serve a stdio MCP server over WebSocket, Streamable HTTP and SSE`,
@@ -540,38 +540,38 @@ export function helpText(version: string): string {
     "Options (flag, environment variable, meaning [default]):",
     ...rows,
     `  --${"env-file PATH".padEnd(20)} ${
-      "ENV_FILE".padEnd(18)
+      "ENV_FILE".padEnd(20)
     } Read variables from PATH [${DEFAULT_ENV_FILE}, if present]`,
     `  --${"allow-origin ORIGIN".padEnd(20)} ${
-      "ALLOW_ORIGINS".padEnd(18)
+      "ALLOW_ORIGINS".padEnd(20)
     } Also allow this browser origin (repeatable; * = any)`,
     `  --${"auth-token TOKEN".padEnd(20)} ${
-      "AUTH_TOKEN".padEnd(18)
+      "AUTH_TOKEN".padEnd(20)
     } Require this bearer token (repeatable, or comma-separated)`,
     `  --${"auth-token-file F".padEnd(20)} ${
-      "AUTH_TOKEN_FILE".padEnd(18)
+      "AUTH_TOKEN_FILE".padEnd(20)
     } Read tokens from F, one per line`,
     `  --${"no-auth".padEnd(20)} ${
-      "NO_AUTH".padEnd(18)
+      "NO_AUTH".padEnd(20)
     } Require no token even on a non-loopback address`,
     `  --${"tls-cert FILE".padEnd(20)} ${
-      "TLS_CERT".padEnd(18)
+      "TLS_CERT".padEnd(20)
     } PEM certificate: serve https:// and wss://`,
     `  --${"tls-key FILE".padEnd(20)} ${
-      "TLS_KEY".padEnd(18)
+      "TLS_KEY".padEnd(20)
     } PEM private key for --tls-cert`,
     `  --${"clean-env".padEnd(20)} ${
-      "CLEAN_ENV".padEnd(18)
+      "CLEAN_ENV".padEnd(20)
     } Give the MCP server only PATH, HOME and --pass-env`,
     `  --${"pass-env NAME".padEnd(20)} ${
-      "PASS_ENV".padEnd(18)
+      "PASS_ENV".padEnd(20)
     } With --clean-env: also pass NAME (repeatable)`,
     `  --${"env NAME=VALUE".padEnd(20)} ${
-      "".padEnd(18)
+      "".padEnd(20)
     } Set a variable for the MCP server only (repeatable)`,
-    `  --${"no-env-file".padEnd(20)} ${"".padEnd(18)} Do not read a .env file`,
-    `  --${"help, -h".padEnd(20)} ${"".padEnd(18)} Print this help`,
-    `  --${"version, -V".padEnd(20)} ${"".padEnd(18)} Print the version`,
+    `  --${"no-env-file".padEnd(20)} ${"".padEnd(20)} Do not read a .env file`,
+    `  --${"help, -h".padEnd(20)} ${"".padEnd(20)} Print this help`,
+    `  --${"version, -V".padEnd(20)} ${"".padEnd(20)} Print the version`,
     "",
     "Flags override the environment, which overrides the .env file. Every other",
     "variable passes through to the MCP server; the runner's own never do.",

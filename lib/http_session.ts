@@ -101,7 +101,7 @@ export class HttpSession {
   #active = new Set<SseStream>();
   #routes = new Map<string, Route>();
   #progress = new Map<string, Route>();
-  #held: { text: string; notification: boolean }[] = [];
+  #held: { text: string; message: CheckedMessage }[] = [];
   #ended = false;
   #resolveDone: () => void;
 
@@ -153,6 +153,16 @@ export class HttpSession {
   /** Whether the session has ended. */
   get ended(): boolean {
     return this.#ended;
+  }
+
+  /**
+   * Whether the MCP server has stopped reading: more than
+   * `2 × maxMessageBytes + 1 MiB` written to its stdin and not read yet.
+   * New messages are refused (503) until it catches up.
+   */
+  get backlogged(): boolean {
+    return this.#bridge.queuedBytes >
+      2 * this.#options.maxMessageBytes + 1024 * 1024;
   }
 
   /**
@@ -330,7 +340,7 @@ export class HttpSession {
         return route.stream.send(text, "message", this.#options.sendTimeoutMs);
       }
     }
-    return this.#toAnyStream(text, first.kind === "notification");
+    return this.#toAnyStream(text, first);
   }
 
   /** Sends a response to the route of its request, completing the route when done. */
@@ -362,25 +372,33 @@ export class HttpSession {
     return wait;
   }
 
-  #toAnyStream(text: string, notification: boolean): void | Promise<void> {
+  #toAnyStream(text: string, message: CheckedMessage): void | Promise<void> {
     const stream = this.#pickStream();
     if (stream) {
       return stream.send(text, "message", this.#options.sendTimeoutMs);
     }
     const maxHeld = this.#options.maxHeld ?? 1000;
-    this.#held.push({ text, notification });
-    if (this.#held.length > maxHeld) {
-      const index = this.#held.findIndex((m) => m.notification);
-      if (index !== -1) {
-        this.#held.splice(index, 1);
-        this.#log.warning(
-          "Session {session}: no stream open for {count} messages; dropped the oldest notification",
-          {
-            session: this.id,
-            count: maxHeld,
-          },
-        );
-      }
+    this.#held.push({ text, message });
+    if (this.#held.length <= maxHeld) return;
+    // Full: drop the oldest notification; with none, the oldest request,
+    // which the MCP server then gets an error response for.
+    let index = this.#held.findIndex((m) => m.message.kind === "notification");
+    if (index === -1) index = 0;
+    const [dropped] = this.#held.splice(index, 1);
+    this.#log.warning(
+      "Session {session}: no stream open for {count} messages; dropped the oldest {kind}",
+      { session: this.id, count: maxHeld, kind: dropped!.message.kind },
+    );
+    const id = dropped!.message.id;
+    if (dropped!.message.kind === "request" && id !== null) {
+      this.#bridge.forward(
+        errorResponse(
+          id,
+          ErrorCode.ServerError,
+          `Cannot deliver request: no client stream was open for ${maxHeld} messages`,
+        ),
+        [{ kind: "response", id, method: undefined }],
+      );
     }
   }
 

@@ -262,6 +262,18 @@ export class LegacySseEndpoint {
       return Response.json(JSON.parse(check.errors[0]!), { status: 400 });
     }
     for (const error of check.errors) void session.stream.send(error);
+    if (
+      session.bridge.queuedBytes >
+        2 * this.#options.maxMessageBytes + 1024 * 1024
+    ) {
+      return httpError(
+        503,
+        "Service Unavailable: the MCP server is not reading its input; retry later",
+        {
+          "retry-after": "1",
+        },
+      );
+    }
     const { refused } = session.bridge.forward(check.text, check.messages);
     for (const error of refused) void session.stream.send(error);
     return new Response("Accepted", {

@@ -1,7 +1,7 @@
 /**
  * The Streamable HTTP endpoint (`/mcp`, MCP revisions 2025-03-26 to
- * 2025-11-25): session creation on `initialize`, POST/GET/DELETE, protocol
- * version checks and idle reaping.
+ * 2025-11-25; a 2024-11-05 version header is accepted too): session creation
+ * on `initialize`, POST/GET/DELETE, protocol version checks and idle reaping.
  *
  * @module
  */
@@ -208,6 +208,16 @@ export class StreamableHttpEndpoint implements Disposable {
         );
       }
       session = found;
+    }
+    if (session.backlogged) {
+      return httpError(
+        503,
+        "Service Unavailable: the MCP server is not reading its input; retry later",
+        {
+          "retry-after": "1",
+          "mcp-session-id": session.id,
+        },
+      );
     }
     const headers = { "mcp-session-id": session.id };
     const result = session.post(

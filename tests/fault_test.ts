@@ -1,5 +1,5 @@
 /**
- * The fault suite of reliability-plan.md §5 (P-, C-, B-, N-, S- cases) that
+ * The fault suite (the P-, C-, B-, N- and S- cases listed in the README) that
  * `ws_test.ts`, `http_test.ts` and `security_test.ts` do not cover: raw-frame
  * protocol violations, child faults, connection storms, load with routing
  * checks, network faults, Origin/Host checks. Every case asserts the
@@ -906,7 +906,7 @@ Deno.test("P-02, P-06, P-08, P-12, B-04, C-04: valid fragmentation, pings and un
     assert.equal(readFrom(record, offset), big + "\n", "B-04: one line");
 
     // P-12: an unmasked client frame (RFC 6455 §5.1: the server MUST fail
-    // the connection). Deno 2.9.6 accepts it (reliability-plan.md §2.4): this
+    // the connection). Deno 2.9.6 accepts it: this
     // asserts the current behaviour, so that a runtime change is noticed.
     offset = sizeOf(record);
     const unmaskedLine = '{"jsonrpc":"2.0","id":"unmasked","method":"ping"}';
@@ -1141,8 +1141,8 @@ Deno.test("C-02: a child that exits 1 at start closes the session 1011 naming th
 });
 
 Deno.test({
-  // MCP messages are UTF-8: a line that is not is dropped (reliability-plan.md
-  // §3.3, C-08), never repaired into U+FFFD.
+  // MCP messages are UTF-8: a line that is not is dropped (C-08), never
+  // repaired into U+FFFD.
   name: "C-08: an invalid UTF-8 stdout line is dropped, never sent as U+FFFD",
   fn: async () => {
     await using runner = await startRunner(["--", ...FIXTURE]);
@@ -1920,7 +1920,7 @@ Deno.test("S-01…S-04, S-06: bad Origin, Origin null and bad Host get 403 befor
 
 Deno.test({
   // A Streamable HTTP session answers only the token that created it
-  // (reliability-plan.md S-12): to another token it does not exist (404).
+  // (S-12): to another token it does not exist (404).
   name: "S-12: a session created with token A is not usable with token B",
   fn: async () => {
     await using runner = await startRunner([
@@ -2199,7 +2199,7 @@ Deno.test({
 });
 
 Deno.test({
-  // reliability-plan.md S-15: a TLS key file readable by others is warned about.
+  // S-15: a TLS key file readable by others is warned about.
   name: "S-15: a world-readable TLS key file is warned about",
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "fault-tls-" });

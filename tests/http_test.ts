@@ -1454,3 +1454,100 @@ Deno.test("healthz shows sessionsByTransport for WebSocket, Streamable HTTP and 
   });
   assert.equal(closed.sessionsTotal, 3);
 });
+
+Deno.test("server-to-client requests beyond the held limit are answered with an error to the server", async () => {
+  const dir = await Deno.makeTempDir();
+  const record = `${dir}/received.jsonl`;
+  try {
+    await using runner = await startRunner([
+      "--",
+      ...FIXTURE,
+      "--record",
+      record,
+    ]);
+    const session = await initialize(runner);
+    // JSON mode and no GET stream: the 1,005 requests have nowhere to go.
+    const reply = await call(runner, session, "many", "fixture/ask-many", {
+      count: 1005,
+    });
+    assert.deepEqual(reply.result, { count: 1005 });
+    // The five oldest were dropped, and the server got an error for each.
+    const ok = await waitFor(() => {
+      const lines = Deno.readTextFileSync(record).split("\n").filter((l) =>
+        l !== ""
+      );
+      return lines.filter((l) => l.includes('"error"')).length === 5;
+    }, 5000);
+    assert.ok(ok, "the server got an error response for every dropped request");
+    const errors = Deno.readTextFileSync(record).split("\n").filter((l) =>
+      l.includes('"error"')
+    ).map((l) => JSON.parse(l));
+    assert.deepEqual(errors.map((e) => e.id), [
+      "srv-0",
+      "srv-1",
+      "srv-2",
+      "srv-3",
+      "srv-4",
+    ]);
+    assert.match(errors[0].error.message, /no client stream was open/);
+    // The other 1,000 arrive, in order, once a GET stream opens.
+    const get = await openGet(runner, session);
+    const reader = get.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    const deadline = Date.now() + 10_000;
+    while (
+      (text.match(/"method":"roots\/list"/g) ?? []).length < 1000 &&
+      Date.now() < deadline
+    ) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    const ids = [...text.matchAll(/"id":"(srv-\d+)"/g)].map((m) => m[1]);
+    assert.equal(ids.length, 1000);
+    assert.equal(ids[0], "srv-5");
+    assert.equal(ids.at(-1), "srv-1004");
+    await reader.cancel();
+    await deleteSession(runner, session);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a session whose server stops reading gets 503 instead of growing memory", async () => {
+  await using runner = await startRunner([
+    "--max-message-bytes",
+    "100000",
+    "--",
+    ...FIXTURE,
+  ]);
+  const session = await initialize(runner);
+  assert.deepEqual((await call(runner, session, "s", "fixture/stall")).result, {
+    stalled: true,
+  });
+  const filler = "x".repeat(90_000);
+  const statuses: number[] = [];
+  for (let i = 0; i < 40 && !statuses.includes(503); i++) {
+    const response = await post(runner, {
+      jsonrpc: "2.0",
+      method: "notifications/filler",
+      params: { filler },
+    }, {
+      session,
+    });
+    statuses.push(response.status);
+    const text = await response.text();
+    if (response.status === 503) {
+      assert.match(text, /not reading its input/);
+      assert.equal(response.headers.get("retry-after"), "1");
+    }
+  }
+  assert.ok(statuses.includes(503), `statuses: ${statuses.join(",")}`);
+  // Everything before the refusal was accepted: 2 x 100000 + 1 MiB at least.
+  const accepted = statuses.filter((s) => s === 202).length;
+  assert.ok(
+    accepted * 90_000 >= 2 * 100_000 + 1024 * 1024 - 90_000,
+    `accepted ${accepted}`,
+  );
+  await deleteSession(runner, session);
+});
