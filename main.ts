@@ -17,6 +17,7 @@ import { MCP_PATH, RunnerHandler, SSE_PATH } from "./lib/handler.ts";
 import { healthcheckTarget, probeHealth } from "./lib/healthcheck.ts";
 import { configureLogging, logger } from "./lib/log.ts";
 import { Metrics } from "./lib/metrics.ts";
+import { OrphanGuard } from "./lib/orphan_guard.ts";
 import { isLoopback } from "./lib/origin_guard.ts";
 import { SessionSet } from "./lib/session_set.ts";
 import { findProgram } from "./lib/which.ts";
@@ -148,6 +149,8 @@ export async function main(args: string[]): Promise<number> {
   const auth = tokens.length > 0 ? new TokenAuth(tokens) : undefined;
   const metrics = new Metrics();
 
+  // Stops the children's process groups even if this process is SIGKILLed.
+  const guard = OrphanGuard.start();
   const sessions = new SessionSet({
     maxSessions: config.maxSessions,
     metrics,
@@ -187,6 +190,7 @@ export async function main(args: string[]): Promise<number> {
     sendBufferBytes: config.sendBufferBytes,
     keepaliveSeconds: config.keepaliveSeconds,
     sessionIdleTimeoutMs: config.sessionIdleTimeout * 1000,
+    guard,
     listenHost: config.host,
     allowOrigins: config.allowOrigins,
     sessions,
@@ -247,6 +251,7 @@ export async function main(args: string[]): Promise<number> {
     );
   } catch (error) {
     handler[Symbol.dispose]();
+    await guard?.close();
     for (const [signal, listener] of listeners) {
       Deno.removeSignalListener(signal, listener);
     }
@@ -273,6 +278,7 @@ export async function main(args: string[]): Promise<number> {
     },
   );
   await sessions.shutdown();
+  await guard?.close();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const closed = await Promise.race([
     server.shutdown().then(() => true),

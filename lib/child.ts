@@ -9,6 +9,7 @@
 import type { Logger } from "@logtape/logtape";
 import { setImmediate } from "node:timers";
 import { LineOverflow, LineStream } from "./line_stream.ts";
+import type { OrphanGuard } from "./orphan_guard.ts";
 
 /** Longest stderr line logged whole; longer ones are logged truncated. */
 const MAX_STDERR_LINE_BYTES = 16 * 1024;
@@ -29,6 +30,8 @@ export interface McpChildOptions {
    * @default {""}
    */
   session?: string;
+  /** Told about the child's process group while it lives. */
+  guard?: OrphanGuard | undefined;
   /**
    * Working directory.
    *
@@ -69,6 +72,7 @@ export class McpChild {
   #stdinClosed = false;
   #exited = false;
   #stopping: Promise<StopResult> | undefined;
+  #guard: OrphanGuard | undefined;
 
   private constructor(
     command: string,
@@ -78,6 +82,7 @@ export class McpChild {
     this.command = command;
     this.#process = process;
     this.pid = process.pid;
+    this.#guard = options.guard;
     this.status = process.status.then((status) => {
       this.#exited = true;
       return status;
@@ -115,6 +120,7 @@ export class McpChild {
       // Its own process group, so that stop() reaches grandchildren (npx -> node).
       detached: !IS_WINDOWS,
     }).spawn();
+    options.guard?.track(process.pid);
     return new McpChild(command, process, options);
   }
 
@@ -235,6 +241,7 @@ export class McpChild {
     }
     const status = await this.status;
     await this.#stopGroup(graceMs);
+    this.#guard?.untrack(this.pid);
     return { status, stage };
   }
 

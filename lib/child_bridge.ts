@@ -20,6 +20,7 @@ import {
 } from "./jsonrpc.ts";
 import { LineOverflow } from "./line_stream.ts";
 import type { Metrics } from "./metrics.ts";
+import type { OrphanGuard } from "./orphan_guard.ts";
 
 /** Where a bridge sends what the child says. */
 export interface BridgeTarget {
@@ -51,6 +52,8 @@ export interface ChildSpec {
   maxInFlight: number;
   /** Wait at each stop stage of the child. */
   shutdownGraceMs: number;
+  /** Kills the child's process group if the runner dies without stopping it. */
+  guard?: OrphanGuard | undefined;
 }
 
 /** Bounds on the way from the child to a slow client. */
@@ -165,6 +168,7 @@ export class ChildBridge {
       maxLineBytes: options.maxMessageBytes,
       logger: options.logger,
       session: options.session,
+      guard: options.guard,
     });
   }
 

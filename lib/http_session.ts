@@ -145,6 +145,7 @@ export class HttpSession {
       maxMessageBytes: options.maxMessageBytes,
       maxInFlight: options.maxInFlight,
       shutdownGraceMs: options.shutdownGraceMs,
+      guard: options.guard,
       logger: options.logger,
     }, target);
     return session;

@@ -78,6 +78,7 @@ class LegacySseSession {
       maxMessageBytes: options.maxMessageBytes,
       maxInFlight: options.maxInFlight,
       shutdownGraceMs: options.shutdownGraceMs,
+      guard: options.guard,
       logger: options.logger,
     }, {
       deliver: (text) =>

@@ -291,6 +291,7 @@ export class StreamableHttpEndpoint implements Disposable {
         maxMessageBytes: options.maxMessageBytes,
         maxInFlight: options.maxInFlight,
         shutdownGraceMs: options.shutdownGraceMs,
+        guard: options.guard,
         sendTimeoutMs: options.sendTimeoutMs,
         sendBufferBytes: options.sendBufferBytes,
         logger: options.logger,

@@ -137,6 +137,7 @@ export class WebSocketSession {
         maxMessageBytes: options.maxMessageBytes,
         maxInFlight: options.maxInFlight,
         shutdownGraceMs: options.shutdownGraceMs,
+        guard: options.guard,
         logger: this.#log,
         ready: opened.promise,
       }, {

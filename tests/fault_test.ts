@@ -1399,13 +1399,10 @@ Deno.test("C-19: when the runner is SIGKILLed, its children see stdin EOF and ex
 });
 
 Deno.test({
-  // LIMITATION (reported): with the runner SIGKILLed nothing stops the
-  // child's process group. The child exits on stdin EOF, but a grandchild
-  // that does not read the child's stdin survives as an orphan. Deno has no
-  // PR_SET_PDEATHSIG; a fix needs a supervisor process or a pipe the
-  // grandchildren inherit.
+  // A SIGKILL cannot be caught: the runner's orphan guard, a small shell
+  // process watching a pipe from the runner, kills the children's process
+  // groups when that pipe closes.
   name: "C-19: when the runner is SIGKILLed, grandchildren do not survive",
-  ignore: true,
   fn: async () => {
     const runner = await startRunner(["--", ...FIXTURE, "--grandchild"]);
     const pids: number[] = [];
