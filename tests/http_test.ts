@@ -1479,7 +1479,7 @@ Deno.test("server-to-client requests beyond the held limit are answered with an 
       return lines.filter((l) => l.includes('"error"')).length === 5;
     }, 5000);
     assert.ok(ok, "the server got an error response for every dropped request");
-    const errors = Deno.readTextFileSync(record).split("\n").filter((l) =>
+    const errors = (await Deno.readTextFile(record)).split("\n").filter((l) =>
       l.includes('"error"')
     ).map((l) => JSON.parse(l));
     assert.deepEqual(errors.map((e) => e.id), [
