@@ -106,6 +106,15 @@ export function describeExit(status: Deno.CommandStatus): string {
   return status.signal ? `signal ${status.signal}` : `code ${status.code}`;
 }
 
+function isStrictUtf8(decoder: TextDecoder, bytes: Uint8Array): boolean {
+  try {
+    decoder.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** One MCP server child and the requests it owes answers to. */
 export class ChildBridge {
   /** The child. */
@@ -323,10 +332,10 @@ export class ChildBridge {
           this.#onOverflow(value, decoder);
           continue;
         }
-        let text: string;
-        try {
-          text = strict.decode(value);
-        } catch {
+        // The lenient decoder is the fast one; only a line that came out
+        // with U+FFFD in it (rare) is checked again, strictly.
+        const text = decoder.decode(value);
+        if (text.includes("\uFFFD") && !isStrictUtf8(strict, value)) {
           this.#log.warning(
             "Session {session}: dropped a stdout line of {size} bytes that is not valid UTF-8",
             { session, size: value.length },
