@@ -925,8 +925,18 @@ async function floodWithNonReader(runner: Runner): Promise<FloodResult> {
     while (Date.now() < Math.min(limit, deadlineAt)) {
       peak = Math.max(peak, memoryOf(runner.pid).rss);
       samples++;
-      if (child === undefined) child = childrenOf(runner.pid)[0];
-      else if (!alive(child)) {
+      // The runner's other child is its orphan guard (a shell): skip it.
+      if (child === undefined) {
+        child = childrenOf(runner.pid).find((pid) => {
+          try {
+            return Deno.readTextFileSync(`/proc/${pid}/cmdline`).includes(
+              "echo",
+            );
+          } catch {
+            return false;
+          }
+        });
+      } else if (!alive(child)) {
         childExitMs = Date.now() - start;
         break;
       }
