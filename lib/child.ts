@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Logger } from "@logtape/logtape";
+import type { Logger } from "./log.ts";
 import { setImmediate } from "node:timers";
 import { LineOverflow, LineStream } from "./line_stream.ts";
 import type { OrphanGuard } from "./orphan_guard.ts";

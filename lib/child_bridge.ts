@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Logger } from "@logtape/logtape";
+import type { Logger } from "./log.ts";
 import { McpChild, type StopResult } from "./child.ts";
 import {
   checkChildLine,

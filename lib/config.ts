@@ -10,7 +10,7 @@
  */
 
 import { parseArgs, parseEnv } from "node:util";
-import type { LogLevel } from "@logtape/logtape";
+import type { LogLevel } from "./log.ts";
 import { LOG_LEVELS, type LogFormat } from "./log.ts";
 
 /** A configuration problem: the runner prints the message and exits with 2. */

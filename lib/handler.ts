@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Logger } from "@logtape/logtape";
+import type { Logger } from "./log.ts";
 import type { ChildSpec, DeliveryLimits } from "./child_bridge.ts";
 import type { TokenAuth } from "./auth.ts";
 import type { Metrics } from "./metrics.ts";

@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { Logger } from "@logtape/logtape";
+import type { Logger } from "./log.ts";
 import {
   type BridgeTarget,
   ChildBridge,

@@ -18,6 +18,9 @@ import {
   type Sink,
 } from "@logtape/logtape";
 
+/** LogTape's logger and level types, as used across the runner. */
+export type { Logger, LogLevel };
+
 /** Root category of every logger of the runner. */
 export const LOG_CATEGORY = "mcp-server-runner";
 

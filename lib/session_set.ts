@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Logger } from "@logtape/logtape";
+import type { Logger } from "./log.ts";
 import { httpError } from "./http_reply.ts";
 import type { Metrics } from "./metrics.ts";
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Logger } from "@logtape/logtape";
+import type { Logger } from "./log.ts";
 import type { ChildSpec, DeliveryLimits } from "./child_bridge.ts";
 import { HttpSession } from "./http_session.ts";
 import { accepts, httpError, readBody, SSE_HEADERS } from "./http_reply.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Logger } from "@logtape/logtape";
+import type { Logger } from "./log.ts";
 import { delay } from "./child.ts";
 import {
   ChildBridge,
