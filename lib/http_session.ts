@@ -79,6 +79,9 @@ export type ReplyMode = "sse" | "json";
 /** Completed streams kept for `Last-Event-ID` replay. */
 const KEPT_STREAMS = 32;
 
+/** Replay bytes kept by all the streams of one session together. */
+export const SESSION_REPLAY_BYTES = 8 * 1024 * 1024;
+
 /** One Streamable HTTP session. */
 export class HttpSession {
   /** The session id. */
@@ -103,6 +106,7 @@ export class HttpSession {
   #progress = new Map<string, Route>();
   #held: { text: string; message: CheckedMessage }[] = [];
   #ended = false;
+  #replayBytes = 0;
   #resolveDone: () => void;
 
   private constructor(options: HttpSessionOptions) {
@@ -313,6 +317,7 @@ export class HttpSession {
     const stream: SseStream = new SseStream({
       highWaterBytes: this.#options.sendBufferBytes,
       id,
+      onBuffered: (delta) => this.#buffered(delta),
       onDisconnect: () =>
         this.#log.debug("Session {session}: stream {stream} disconnected", {
           session: this.id,
@@ -323,10 +328,35 @@ export class HttpSession {
     if (this.#streams.size > KEPT_STREAMS) {
       for (const [key, old] of this.#streams) {
         if (this.#streams.size <= KEPT_STREAMS) break;
-        if (old.completed) this.#streams.delete(key);
+        if (!old.completed) continue;
+        while (old.forgetOldest() > 0) {
+          // its replay bytes leave the session's count
+        }
+        this.#streams.delete(key);
       }
     }
     return stream;
+  }
+
+  /**
+   * Keeps the session's replay buffers under {@linkcode SESSION_REPLAY_BYTES}
+   * together: past events are forgotten oldest first, from completed streams
+   * before open ones. Only replay is lost; live delivery is not affected.
+   */
+  #buffered(delta: number): void {
+    this.#replayBytes += delta;
+    if (delta <= 0 || this.#replayBytes <= SESSION_REPLAY_BYTES) return;
+    for (const completedFirst of [true, false]) {
+      for (const stream of this.#streams.values()) {
+        if (stream.completed !== completedFirst) continue;
+        while (
+          this.#replayBytes > SESSION_REPLAY_BYTES && stream.forgetOldest() > 0
+        ) {
+          // forgetOldest() reports the bytes back through #buffered
+        }
+        if (this.#replayBytes <= SESSION_REPLAY_BYTES) return;
+      }
+    }
   }
 
   #deliver(text: string, messages: CheckedMessage[]): void | Promise<void> {

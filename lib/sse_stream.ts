@@ -38,6 +38,11 @@ export interface SseStreamOptions {
   retryMs?: number;
   /** Called when the client's connection goes away (not on complete()). */
   onDisconnect?: () => void;
+  /**
+   * Told how many bytes the replay buffer gained (positive) or lost
+   * (negative), so that an owner can bound several streams together.
+   */
+  onBuffered?: (delta: number) => void;
 }
 
 interface PastEvent {
@@ -60,6 +65,7 @@ export class SseStream {
   #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   #completed = false;
   #onDisconnect: (() => void) | undefined;
+  #onBuffered: ((delta: number) => void) | undefined;
 
   /**
    * Creates a stream with no connection yet.
@@ -72,6 +78,7 @@ export class SseStream {
     this.#highWater = options.highWaterBytes ?? 1024 * 1024;
     this.#retryMs = options.retryMs ?? 1000;
     this.#onDisconnect = options.onDisconnect;
+    this.#onBuffered = options.onBuffered;
   }
 
   /** Whether an HTTP response is attached. */
@@ -192,11 +199,30 @@ export class SseStream {
     }
   }
 
+  /** Bytes of past events kept for replay. */
+  get bufferedBytes(): number {
+    return this.#pastBytes;
+  }
+
+  /**
+   * Forgets the oldest past event (it can no longer be replayed).
+   *
+   * @returns The bytes freed; 0 when nothing was kept.
+   */
+  forgetOldest(): number {
+    const event = this.#past.shift();
+    if (!event) return 0;
+    this.#pastBytes -= event.frame.length;
+    this.#onBuffered?.(-event.frame.length);
+    return event.frame.length;
+  }
+
   #remember(seq: number, frame: Uint8Array): void {
     this.#past.push({ seq, frame });
     this.#pastBytes += frame.length;
+    this.#onBuffered?.(frame.length);
     while (this.#pastBytes > this.#replayBytes && this.#past.length > 1) {
-      this.#pastBytes -= this.#past.shift()!.frame.length;
+      this.forgetOldest();
     }
   }
 

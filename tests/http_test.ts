@@ -1551,3 +1551,39 @@ Deno.test("a session whose server stops reading gets 503 instead of growing memo
   );
   await deleteSession(runner, session);
 });
+
+Deno.test("replay buffers of a session stay within their shared budget, oldest forgotten first", async () => {
+  await using runner = await startRunner(["--", ...FIXTURE]);
+  const session = await initialize(runner);
+  // Five completed streams of 3 MB each: more than the 8 MiB a session keeps.
+  const primings: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    await using sse = SseReader.of(
+      await post(
+        runner,
+        request(`big-${i}`, "fixture/big", { bytes: 3_000_000 }),
+        { session },
+      ),
+    );
+    const priming = await sse.next();
+    assert.ok(priming?.id);
+    primings.push(priming.id);
+    const { json } = await sse.message();
+    assert.equal(json.id, `big-${i}`);
+    assert.deepEqual(await sse.rest(), []);
+  }
+  const replay = async (eventId: string) => {
+    const response = await openGet(runner, session, {
+      "last-event-id": eventId,
+    });
+    assert.equal(response.status, 200);
+    await using sse = SseReader.of(response);
+    return (await sse.rest()).filter((event) => event.data !== "");
+  };
+  // The oldest stream's response was forgotten; the newest is replayed.
+  assert.deepEqual(await replay(primings[0]!), []);
+  const newest = await replay(primings[4]!);
+  assert.equal(newest.length, 1);
+  assert.equal(JSON.parse(newest[0]!.data ?? "").id, "big-4");
+  await deleteSession(runner, session);
+});
