@@ -11,6 +11,9 @@ import { setImmediate } from "node:timers";
 import { LineOverflow, LineStream } from "./line_stream.ts";
 import type { OrphanGuard } from "./orphan_guard.ts";
 
+/** Most stderr lines of one child logged per second; the rest are counted. */
+export const MAX_STDERR_LINES_PER_SECOND = 200;
+
 /** Longest stderr line logged whole; longer ones are logged truncated. */
 const MAX_STDERR_LINE_BYTES = 16 * 1024;
 
@@ -286,12 +289,40 @@ async function drainStderr(
   session: string,
 ): Promise<void> {
   const decoder = new TextDecoder();
+  // A flooding child must not flood the log: at most this many lines a
+  // second are logged, and a count of the rest.
+  let windowStart = Date.now();
+  let logged = 0;
+  let suppressed = 0;
+  const reportSuppressed = () => {
+    if (suppressed === 0) return;
+    logger.warning(
+      "Session {session} stderr: {count} more lines not logged (over {max} a second)",
+      {
+        session,
+        count: suppressed,
+        max: MAX_STDERR_LINES_PER_SECOND,
+      },
+    );
+    suppressed = 0;
+  };
   try {
     for await (
       const line of stderr.pipeThrough(
         new LineStream({ maxLineBytes: MAX_STDERR_LINE_BYTES }),
       )
     ) {
+      const now = Date.now();
+      if (now - windowStart >= 1000) {
+        reportSuppressed();
+        windowStart = now;
+        logged = 0;
+      }
+      if (logged >= MAX_STDERR_LINES_PER_SECOND) {
+        suppressed++;
+        continue;
+      }
+      logged++;
       if (line instanceof LineOverflow) {
         logger.info(
           "Session {session} stderr: {line}… ({size} bytes, truncated)",
@@ -311,6 +342,7 @@ async function drainStderr(
   } catch (error) {
     logger.debug("Cannot read stderr: {error}", { error });
   }
+  reportSuppressed();
 }
 
 /**

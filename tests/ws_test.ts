@@ -433,3 +433,32 @@ Deno.test("runner reports a bad setting or a missing program in one line and exi
     assert.match(new TextDecoder().decode(output.stderr), expected);
   }
 });
+
+Deno.test("runner rate-limits the child's stderr in its log and says how much it left out", async () => {
+  await using runner = await startRunner(["--", ...FIXTURE]);
+  await using client = await TestClient.connect(runner.wsUrl);
+  const started = Date.now();
+  const reply = await client.request(1, "fixture/stderr", {
+    lines: 20_000,
+    lineBytes: 50,
+  });
+  assert.deepEqual(reply.result, { lines: 20_000 });
+  assert.equal((await client.request(2, "ping")).id, 2);
+  client.socket.close(1000);
+  await client.closed;
+  // The count of left-out lines is logged when the stream ends at the latest.
+  assert.ok(
+    await waitFor(
+      () => /more lines not logged \(over 200 a second\)/.test(runner.stderr()),
+      5000,
+    ),
+  );
+  const seconds = Math.ceil((Date.now() - started) / 1000) + 1;
+  const logged = (runner.stderr().match(/ stderr: x+\n/g) ?? []).length;
+  assert.ok(logged <= 200 * seconds, `${logged} lines logged in ${seconds} s`);
+  const left = [
+    ...runner.stderr().matchAll(/stderr: (\d+) more lines not logged/g),
+  ]
+    .reduce((sum, m) => sum + Number(m[1]), 0);
+  assert.equal(logged + left, 20_000, "every line is either logged or counted");
+});
