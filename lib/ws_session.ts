@@ -13,7 +13,6 @@ import {
 } from "./child_bridge.ts";
 import type { Metrics } from "./metrics.ts";
 import {
-  type CheckedMessage,
   checkFrame,
   ErrorCode,
   errorResponse,
@@ -255,7 +254,7 @@ export class WebSocketSession {
     }
   }
 
-  #deliver(text: string, _messages?: CheckedMessage[]): void | Promise<void> {
+  #deliver(text: string): void | Promise<void> {
     if (this.#socket.bufferedAmount <= this.#highWater) {
       this.#sendNow(text);
       return;
