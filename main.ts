@@ -68,7 +68,7 @@ async function healthcheck(args: string[]): Promise<number> {
 }
 
 /**
- * Runs the runner until SIGINT or SIGTERM, then shuts down in order.
+ * Runs the runner until SIGINT, SIGTERM or SIGHUP, then shuts down in order.
  *
  * @param args Command-line arguments.
  * @returns The exit code.
@@ -160,7 +160,7 @@ export async function main(args: string[]): Promise<number> {
   const stopRequested = Promise.withResolvers<string>();
   const signals: Deno.Signal[] = Deno.build.os === "windows"
     ? ["SIGINT", "SIGBREAK"]
-    : ["SIGINT", "SIGTERM"];
+    : ["SIGINT", "SIGTERM", "SIGHUP"];
   const onSignal = (signal: Deno.Signal) => () => {
     if (!stopping) {
       stopRequested.resolve(signal);

@@ -462,3 +462,20 @@ Deno.test("runner rate-limits the child's stderr in its log and says how much it
     .reduce((sum, m) => sum + Number(m[1]), 0);
   assert.equal(logged + left, 20_000, "every line is either logged or counted");
 });
+
+Deno.test("runner shuts down in order on SIGHUP too (a closed terminal)", async () => {
+  const runner = await startRunner([
+    "--shutdown-grace-ms",
+    "300",
+    "--",
+    ...FIXTURE,
+  ]);
+  const client = await TestClient.connect(runner.wsUrl);
+  const { pid } = (await client.request(1, "fixture/pids")).result as {
+    pid: number;
+  };
+  const status = await runner.stop("SIGHUP");
+  assert.equal((await client.closed).code, 1001);
+  assert.equal(status.code, 0);
+  assert.ok(!processAlive(pid));
+});
