@@ -158,6 +158,14 @@ export class ChildBridge {
       child = ChildBridge.#spawnChild(options);
     } catch (error) {
       options.metrics?.childSpawned("failed");
+      options.logger.error(
+        "Session {session}: cannot start {program}: {error}",
+        {
+          session: options.session,
+          program: options.program,
+          error: String(error),
+        },
+      );
       throw error;
     }
     options.metrics?.childSpawned("ok");

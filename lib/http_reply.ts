@@ -29,6 +29,20 @@ export function httpError(
 }
 
 /**
+ * The answer when a session's MCP server cannot be spawned.
+ *
+ * @param error What the spawn threw.
+ * @returns A 500 with a JSON-RPC error body.
+ */
+export function cannotStart(error: unknown): Response {
+  const detail = error instanceof Error ? error.message : String(error);
+  return httpError(
+    500,
+    `Internal Server Error: cannot start MCP server: ${detail}`,
+  );
+}
+
+/**
  * Reads a request body as text, refusing more than `maxBytes`.
  *
  * @param request The request.

@@ -13,7 +13,13 @@ import {
   type ChildSpec,
   type DeliveryLimits,
 } from "./child_bridge.ts";
-import { accepts, httpError, readBody, SSE_HEADERS } from "./http_reply.ts";
+import {
+  accepts,
+  cannotStart,
+  httpError,
+  readBody,
+  SSE_HEADERS,
+} from "./http_reply.ts";
 import { checkFrame, ErrorCode, errorResponse } from "./jsonrpc.ts";
 import type { SessionSet } from "./session_set.ts";
 import type { Metrics } from "./metrics.ts";
@@ -188,16 +194,7 @@ export class LegacySseEndpoint {
     try {
       session = LegacySseSession.start(id, options, remote);
     } catch (error) {
-      options.logger.error("Cannot start {program}: {error}", {
-        program: options.program,
-        error: String(error),
-      });
-      return httpError(
-        500,
-        `Internal Server Error: cannot start MCP server: ${
-          (error as Error).message
-        }`,
-      );
+      return cannotStart(error);
     }
     session.principal = principal;
     this.#sessions.set(id, session);

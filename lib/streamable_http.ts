@@ -9,7 +9,13 @@
 import type { Logger } from "./log.ts";
 import type { ChildSpec, DeliveryLimits } from "./child_bridge.ts";
 import { HttpSession } from "./http_session.ts";
-import { accepts, httpError, readBody, SSE_HEADERS } from "./http_reply.ts";
+import {
+  accepts,
+  cannotStart,
+  httpError,
+  readBody,
+  SSE_HEADERS,
+} from "./http_reply.ts";
 import { checkFrame, ErrorCode } from "./jsonrpc.ts";
 import type { Metrics } from "./metrics.ts";
 import type { SessionSet } from "./session_set.ts";
@@ -300,16 +306,7 @@ export class StreamableHttpEndpoint implements Disposable {
         metrics: options.metrics,
       });
     } catch (error) {
-      options.logger.error("Cannot start {program}: {error}", {
-        program: options.program,
-        error: String(error),
-      });
-      return httpError(
-        500,
-        `Internal Server Error: cannot start MCP server: ${
-          (error as Error).message
-        }`,
-      );
+      return cannotStart(error);
     }
     this.#sessions.set(id, session);
     options.sessions.add(session);

@@ -150,11 +150,7 @@ export class WebSocketSession {
       });
     } catch (error) {
       spawnError = error;
-      this.#log.error("Session {session}: cannot start {program}: {error}", {
-        session: this.id,
-        program: options.program,
-        error: String(error),
-      });
+      // ChildBridge.spawn() has logged it.
     }
 
     socket.binaryType = "arraybuffer";
