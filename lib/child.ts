@@ -154,7 +154,11 @@ export class McpChild {
     }
     this.#queuedBytes += bytes.length;
     this.#batch.push(bytes);
-    this.#batchDone ??= Promise.withResolvers<void>();
+    if (this.#batchDone === undefined) {
+      this.#batchDone = Promise.withResolvers<void>();
+      // Handled once per batch: callers that do not await need no catch.
+      this.#batchDone.promise.catch(() => {});
+    }
     const done = this.#batchDone.promise;
     if (!this.#flushing) {
       // Start writing after the I/O events of this loop turn, so that the

@@ -96,6 +96,11 @@ export interface ForwardResult {
 
 const encoder = new TextEncoder();
 
+/** The result of a forward that refused nothing (shared: never mutated). */
+const ACCEPTED: ForwardResult = Object.freeze({
+  refused: Object.freeze([]) as unknown as string[],
+});
+
 /**
  * Describes an exit status: `code 3` or `signal SIGKILL`.
  *
@@ -224,13 +229,13 @@ export class ChildBridge {
    * @returns Refusals to send back to the client.
    */
   forward(text: string, messages: CheckedMessage[]): ForwardResult {
-    const requests = messages.filter((m) => m.kind === "request");
+    let requests = 0;
+    for (const message of messages) if (message.kind === "request") requests++;
     if (
-      requests.length > 0 &&
-      this.#pending.size + requests.length > this.#options.maxInFlight
+      requests > 0 && this.#pending.size + requests > this.#options.maxInFlight
     ) {
       return {
-        refused: requests.map((request) =>
+        refused: messages.filter((m) => m.kind === "request").map((request) =>
           errorResponse(
             request.id,
             ErrorCode.ServerError,
@@ -239,10 +244,13 @@ export class ChildBridge {
         ),
       };
     }
-    const at = performance.now();
-    for (const request of requests) {
-      const id = request.id as JsonRpcId;
-      this.#pending.set(idKey(id), { id, at });
+    if (requests > 0) {
+      const at = performance.now();
+      for (const message of messages) {
+        if (message.kind !== "request") continue;
+        const id = message.id as JsonRpcId;
+        this.#pending.set(idKey(id), { id, at });
+      }
     }
     const bytes = encoder.encode(text + "\n");
     this.#in += messages.length;
@@ -257,10 +265,10 @@ export class ChildBridge {
         message: text,
       });
     }
-    this.child.write(bytes).catch(() => {
-      // The child has gone: its exit answers the pending requests.
-    });
-    return { refused: [] };
+    // A failed write means the child has gone: its exit answers the pending
+    // requests (McpChild handles the rejection once per batch).
+    void this.child.write(bytes);
+    return ACCEPTED;
   }
 
   /**

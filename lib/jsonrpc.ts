@@ -165,6 +165,15 @@ export function classify(
   };
 }
 
+const NO_ERRORS: string[] = [];
+
+/** Puts a JSON text on one line: line breaks between tokens become spaces. */
+function oneLine(text: string): string {
+  return text.includes("\n") || text.includes("\r")
+    ? text.replace(/[\r\n]/g, " ")
+    : text;
+}
+
 /**
  * Checks a client frame before it is written to the child.
  *
@@ -190,8 +199,30 @@ export function checkFrame(text: string): FrameCheck {
       ],
     };
   }
-  const entries = Array.isArray(value) ? value : [value];
-  if (Array.isArray(value) && entries.length === 0) {
+  if (!Array.isArray(value)) {
+    // The common case, one message: no batch bookkeeping.
+    const checked = classify(value);
+    if ("invalid" in checked) {
+      return {
+        ok: false,
+        errors: [
+          errorResponse(
+            checked.id,
+            ErrorCode.InvalidRequest,
+            `Invalid Request: ${checked.invalid}`,
+          ),
+        ],
+      };
+    }
+    return {
+      ok: true,
+      text: oneLine(text),
+      messages: [checked],
+      errors: NO_ERRORS,
+    };
+  }
+  const entries = value;
+  if (entries.length === 0) {
     return {
       ok: false,
       errors: [
@@ -224,9 +255,7 @@ export function checkFrame(text: string): FrameCheck {
   if (messages.length === 0) return { ok: false, errors };
   let line: string;
   if (errors.length === 0) {
-    line = text.includes("\n") || text.includes("\r")
-      ? text.replace(/[\r\n]/g, " ")
-      : text;
+    line = oneLine(text);
   } else {
     line = JSON.stringify(valid);
   }
@@ -246,10 +275,13 @@ export function checkChildLine(text: string): CheckedMessage[] | undefined {
   } catch {
     return undefined;
   }
-  const entries = Array.isArray(value) ? value : [value];
-  if (entries.length === 0) return undefined;
+  if (!Array.isArray(value)) {
+    const checked = classify(value);
+    return "invalid" in checked ? undefined : [checked];
+  }
+  if (value.length === 0) return undefined;
   const messages: CheckedMessage[] = [];
-  for (const entry of entries) {
+  for (const entry of value) {
     const checked = classify(entry);
     if ("invalid" in checked) return undefined;
     messages.push(checked);
