@@ -23,8 +23,6 @@ export interface McpChildOptions {
   args: string[];
   /** The child's complete environment. */
   env: Record<string, string>;
-  /** Longest stdout line passed on, in bytes. */
-  maxLineBytes: number;
   /** Receives the child's stderr lines. */
   logger: Logger;
   /**
@@ -61,8 +59,8 @@ export class McpChild {
   readonly command: string;
   /** Resolves with the exit status once the process has exited. */
   readonly status: Promise<Deno.CommandStatus>;
-  /** stdout, one line (or overflow marker) at a time. Read it exactly once. */
-  readonly lines: ReadableStream<Uint8Array | LineOverflow>;
+  /** Raw stdout. Read it exactly once (ChildBridge splits it into lines). */
+  readonly stdout: ReadableStream<Uint8Array>;
   /** Resolves when stderr has been read to its end. */
   readonly stderrDone: Promise<void>;
 
@@ -93,9 +91,7 @@ export class McpChild {
     this.#writer = process.stdin.getWriter();
     // A failed write surfaces through write(); keep closed() from being unhandled.
     this.#writer.closed.catch(() => {});
-    this.lines = process.stdout.pipeThrough(
-      new LineStream({ maxLineBytes: options.maxLineBytes }),
-    );
+    this.stdout = process.stdout;
     this.stderrDone = drainStderr(
       process.stderr,
       options.logger,

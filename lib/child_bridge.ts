@@ -18,7 +18,7 @@ import {
   idsAtEdges,
   type JsonRpcId,
 } from "./jsonrpc.ts";
-import { LineOverflow } from "./line_stream.ts";
+import { LineOverflow, LineSplitter } from "./line_stream.ts";
 import type { Metrics } from "./metrics.ts";
 import type { OrphanGuard } from "./orphan_guard.ts";
 
@@ -111,9 +111,11 @@ export function describeExit(status: Deno.CommandStatus): string {
   return status.signal ? `signal ${status.signal}` : `code ${status.code}`;
 }
 
-function isStrictUtf8(decoder: TextDecoder, bytes: Uint8Array): boolean {
+const strictDecoder = new TextDecoder("utf-8", { fatal: true });
+
+function isStrictUtf8(bytes: Uint8Array): boolean {
   try {
-    decoder.decode(bytes);
+    strictDecoder.decode(bytes);
     return true;
   } catch {
     return false;
@@ -187,7 +189,6 @@ export class ChildBridge {
     return McpChild.spawn(options.program, {
       args: options.args,
       env: options.env,
-      maxLineBytes: options.maxMessageBytes,
       logger: options.logger,
       session: options.session,
       guard: options.guard,
@@ -330,9 +331,14 @@ export class ChildBridge {
     const child = this.child;
     const session = this.#options.session;
     const decoder = new TextDecoder();
-    // MCP messages are UTF-8: a line that is not is dropped, never repaired.
-    const strict = new TextDecoder("utf-8", { fatal: true });
-    const reader = child.lines.getReader();
+    // Stdout is split here rather than through a TransformStream: one read
+    // per chunk, and every line of that chunk handled in turn.
+    const splitter = new LineSplitter({
+      maxLineBytes: this.#options.maxMessageBytes,
+    });
+    const lines: (Uint8Array | LineOverflow)[] = [];
+    const collect = (line: Uint8Array | LineOverflow) => lines.push(line);
+    const reader = child.stdout.getReader();
     // A leader that exits while a grandchild keeps stdout open would hide
     // the exit: stop what is left of the group so that stdout ends.
     child.status.then(() => {
@@ -342,63 +348,15 @@ export class ChildBridge {
     try {
       while (true) {
         const { value, done } = await reader.read();
+        if (done) splitter.end(collect);
+        else splitter.push(value, collect);
+        for (const line of lines) {
+          if (this.#closing) break; // keep draining so the child never blocks
+          const wait = this.#handleLine(line, decoder);
+          if (wait) await wait;
+        }
+        lines.length = 0;
         if (done) break;
-        if (this.#closing) continue; // keep draining so the child never blocks
-        if (value instanceof LineOverflow) {
-          this.#onOverflow(value, decoder);
-          continue;
-        }
-        // The lenient decoder is the fast one; only a line that came out
-        // with U+FFFD in it (rare) is checked again, strictly.
-        const text = decoder.decode(value);
-        if (text.includes("\uFFFD") && !isStrictUtf8(strict, value)) {
-          this.#log.warning(
-            "Session {session}: dropped a stdout line of {size} bytes that is not valid UTF-8",
-            { session, size: value.length },
-          );
-          continue;
-        }
-        const messages = checkChildLine(text);
-        if (messages === undefined) {
-          this.#log.warning(
-            "Session {session}: dropped a stdout line of {size} bytes that is not JSON-RPC",
-            {
-              session,
-              size: value.length,
-            },
-          );
-          this.#log.debug("Session {session}: dropped line: {line}", {
-            session,
-            line: text,
-          });
-          continue;
-        }
-        const metrics = this.#options.metrics;
-        for (const message of messages) {
-          if (message.kind !== "response" || message.id === null) continue;
-          const key = idKey(message.id);
-          const pending = this.#pending.get(key);
-          if (pending === undefined) continue;
-          this.#pending.delete(key);
-          metrics?.observeLatency(
-            this.#options.transport,
-            performance.now() - pending.at,
-          );
-        }
-        this.#out += messages.length;
-        metrics?.childToClient(
-          this.#options.transport,
-          messages.length,
-          value.length,
-        );
-        if (this.#debug) {
-          this.#log.debug("Session {session} -> {message}", {
-            session,
-            message: text,
-          });
-        }
-        const wait = this.#target.deliver(text, messages);
-        if (wait) await wait;
       }
     } catch (error) {
       this.#log.warning(
@@ -420,6 +378,72 @@ export class ChildBridge {
       how,
     });
     this.#target.exited(status, how);
+  }
+
+  /** Checks one stdout line and hands it to the target. */
+  #handleLine(
+    value: Uint8Array | LineOverflow,
+    decoder: TextDecoder,
+  ): void | Promise<void> {
+    const session = this.#options.session;
+    if (value instanceof LineOverflow) {
+      this.#onOverflow(value, decoder);
+      return;
+    }
+    // The lenient decoder is the fast one; only a line that came out with
+    // U+FFFD in it (rare) is checked again, strictly: MCP messages are UTF-8,
+    // and a line that is not is dropped, never repaired.
+    const text = decoder.decode(value);
+    if (text.includes("\uFFFD") && !isStrictUtf8(value)) {
+      this.#log.warning(
+        "Session {session}: dropped a stdout line of {size} bytes that is not valid UTF-8",
+        {
+          session,
+          size: value.length,
+        },
+      );
+      return;
+    }
+    const messages = checkChildLine(text);
+    if (messages === undefined) {
+      this.#log.warning(
+        "Session {session}: dropped a stdout line of {size} bytes that is not JSON-RPC",
+        {
+          session,
+          size: value.length,
+        },
+      );
+      this.#log.debug("Session {session}: dropped line: {line}", {
+        session,
+        line: text,
+      });
+      return;
+    }
+    const metrics = this.#options.metrics;
+    for (const message of messages) {
+      if (message.kind !== "response" || message.id === null) continue;
+      const key = idKey(message.id);
+      const pending = this.#pending.get(key);
+      if (pending === undefined) continue;
+      this.#pending.delete(key);
+      metrics?.observeLatency(
+        this.#options.transport,
+        performance.now() - pending.at,
+      );
+    }
+    this.#out += messages.length;
+    metrics?.childToClient(
+      this.#options.transport,
+      messages.length,
+      value.length,
+    );
+    if (this.#debug) {
+      this.#log.debug("Session {session} -> {message}", {
+        session,
+        message: text,
+      });
+    }
+    return this.#target.deliver(text, messages);
   }
 
   #onOverflow(overflow: LineOverflow, decoder: TextDecoder): void {

@@ -49,28 +49,16 @@ export interface LineStreamOptions {
 }
 
 /**
- * Splits a byte stream into lines on `\n`, dropping a `\r` right before it.
+ * The line splitting behind {@linkcode LineStream}, usable without a stream:
+ * feed it chunks, receive lines (or {@linkcode LineOverflow} markers) through
+ * a callback, in order.
  *
+ * Splits on `\n`, dropping a `\r` right before it; empty lines are skipped.
  * Works on bytes, so a chunk boundary in the middle of a line or of a UTF-8
- * character is harmless. Empty lines are skipped. Memory stays bounded by
- * `maxLineBytes` plus one chunk: a longer line is discarded as it arrives and
- * reported as a {@linkcode LineOverflow} at the position it had in the stream.
- * A last line without a line break is emitted when the input ends.
- *
- * @example Usage
- * ```ts
- * import { LineStream } from "./line_stream.ts";
- * const bytes = new TextEncoder().encode('{"a":1}\r\n{"b"');
- * const lines = ReadableStream.from([bytes, new TextEncoder().encode(":2}\n")])
- *   .pipeThrough(new LineStream({ maxLineBytes: 100 }));
- * const decoded = (await Array.fromAsync(lines)).map((l) =>
- *   new TextDecoder().decode(l as Uint8Array)
- * );
- * if (decoded.join("|") !== '{"a":1}|{"b":2}') throw new Error("unexpected");
- * ```
+ * character is harmless. Memory stays bounded by `maxLineBytes` plus one
+ * chunk: a longer line is discarded as it arrives.
  */
-export class LineStream
-  extends TransformStream<Uint8Array, Uint8Array | LineOverflow> {
+export class LineSplitter {
   #pieces: Uint8Array[] = [];
   #pendingBytes = 0;
   /** Bytes of the current line seen while discarding it; -1 when not discarding. */
@@ -80,7 +68,7 @@ export class LineStream
   #maxLineBytes: number;
 
   /**
-   * Creates a line splitter.
+   * Creates a splitter.
    *
    * @param options The size cap.
    * @throws {RangeError} If `maxLineBytes` is not a positive integer.
@@ -92,33 +80,48 @@ export class LineStream
         `Cannot create line stream: maxLineBytes must be a positive integer, received ${maxLineBytes}`,
       );
     }
-    super({
-      transform: (chunk, controller) => {
-        let start = 0;
-        while (start < chunk.length) {
-          const newline = chunk.indexOf(LF, start);
-          const end = newline === -1 ? chunk.length : newline;
-          this.#take(chunk.subarray(start, end), maxLineBytes);
-          if (newline === -1) break;
-          this.#emit(controller);
-          start = newline + 1;
-        }
-      },
-      flush: (controller) => this.#emit(controller),
-    });
     this.#maxLineBytes = maxLineBytes;
   }
 
-  #take(part: Uint8Array, maxLineBytes: number): void {
+  /**
+   * Takes a chunk; calls `emit` for every line it completes.
+   *
+   * @param chunk Bytes read (owned by the splitter from now on: not copied).
+   * @param emit Receives each line or overflow marker.
+   */
+  push(
+    chunk: Uint8Array,
+    emit: (line: Uint8Array | LineOverflow) => void,
+  ): void {
+    let start = 0;
+    while (start < chunk.length) {
+      const newline = chunk.indexOf(LF, start);
+      const end = newline === -1 ? chunk.length : newline;
+      this.#take(chunk.subarray(start, end));
+      if (newline === -1) break;
+      this.#emit(emit);
+      start = newline + 1;
+    }
+  }
+
+  /**
+   * Ends the input: emits a last line that had no line break.
+   *
+   * @param emit Receives the line, if any.
+   */
+  end(emit: (line: Uint8Array | LineOverflow) => void): void {
+    this.#emit(emit);
+  }
+
+  #take(part: Uint8Array): void {
     if (part.length === 0) return;
     if (this.#overflowSize >= 0) {
       this.#overflowSize += part.length;
       this.#keepTail(part);
       return;
     }
-    if (this.#pendingBytes + part.length <= maxLineBytes + 1) {
+    if (this.#pendingBytes + part.length <= this.#maxLineBytes + 1) {
       // One byte of slack: a trailing "\r" is not part of the line.
-      // Chunks belong to the stream's reader, so no copy is needed.
       this.#pieces.push(part);
       this.#pendingBytes += part.length;
       return;
@@ -147,9 +150,7 @@ export class LineStream
     this.#tail = joined.slice(Math.max(0, joined.length - keep));
   }
 
-  #emit(
-    controller: TransformStreamDefaultController<Uint8Array | LineOverflow>,
-  ): void {
+  #emit(emit: (line: Uint8Array | LineOverflow) => void): void {
     if (this.#overflowSize >= 0) {
       let size = this.#overflowSize;
       let tail = this.#tail;
@@ -158,10 +159,11 @@ export class LineStream
         tail = tail.subarray(0, tail.length - 1);
       }
       tail = tail.subarray(Math.max(0, tail.length - OVERFLOW_EDGE_BYTES));
-      controller.enqueue(new LineOverflow(size, this.#head, tail));
+      const head = this.#head;
       this.#overflowSize = -1;
       this.#head = new Uint8Array(0);
       this.#tail = new Uint8Array(0);
+      emit(new LineOverflow(size, head, tail));
       return;
     }
     if (this.#pendingBytes === 0) return;
@@ -173,7 +175,7 @@ export class LineStream
     if (line.at(-1) === CR) line = line.subarray(0, line.length - 1);
     if (line.length === 0) return;
     if (line.length > this.#maxLineBytes) {
-      controller.enqueue(
+      emit(
         new LineOverflow(
           line.length,
           line.slice(0, OVERFLOW_EDGE_BYTES),
@@ -182,7 +184,46 @@ export class LineStream
       );
       return;
     }
-    controller.enqueue(line);
+    emit(line);
+  }
+}
+
+/**
+ * Splits a byte stream into lines on `\n`, dropping a `\r` right before it.
+ *
+ * Works on bytes, so a chunk boundary in the middle of a line or of a UTF-8
+ * character is harmless. Empty lines are skipped. Memory stays bounded by
+ * `maxLineBytes` plus one chunk: a longer line is discarded as it arrives and
+ * reported as a {@linkcode LineOverflow} at the position it had in the stream.
+ * A last line without a line break is emitted when the input ends.
+ *
+ * @example Usage
+ * ```ts
+ * import { LineStream } from "./line_stream.ts";
+ * const bytes = new TextEncoder().encode('{"a":1}\r\n{"b"');
+ * const lines = ReadableStream.from([bytes, new TextEncoder().encode(":2}\n")])
+ *   .pipeThrough(new LineStream({ maxLineBytes: 100 }));
+ * const decoded = (await Array.fromAsync(lines)).map((l) =>
+ *   new TextDecoder().decode(l as Uint8Array)
+ * );
+ * if (decoded.join("|") !== '{"a":1}|{"b":2}') throw new Error("unexpected");
+ * ```
+ */
+export class LineStream
+  extends TransformStream<Uint8Array, Uint8Array | LineOverflow> {
+  /**
+   * Creates a line splitter.
+   *
+   * @param options The size cap.
+   * @throws {RangeError} If `maxLineBytes` is not a positive integer.
+   */
+  constructor(options: LineStreamOptions) {
+    const splitter = new LineSplitter(options);
+    super({
+      transform: (chunk, controller) =>
+        splitter.push(chunk, (line) => controller.enqueue(line)),
+      flush: (controller) => splitter.end((line) => controller.enqueue(line)),
+    });
   }
 }
 
