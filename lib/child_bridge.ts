@@ -195,29 +195,9 @@ export class ChildBridge {
     });
   }
 
-  /** Whether the bridge is closing or closed. */
-  get closing(): boolean {
-    return this.#closing;
-  }
-
-  /** Number of requests awaiting a response. */
-  get inFlight(): number {
-    return this.#pending.size;
-  }
-
   /** Bytes written to the child's stdin and not read by it yet. */
   get queuedBytes(): number {
     return this.child.queuedBytes;
-  }
-
-  /**
-   * Whether `id` is a request awaiting its response.
-   *
-   * @param id The id.
-   * @returns True while pending.
-   */
-  isPending(id: JsonRpcId): boolean {
-    return this.#pending.has(idKey(id));
   }
 
   /**

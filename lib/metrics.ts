@@ -111,11 +111,6 @@ export class Metrics {
     this.#count.add(transport);
   }
 
-  /** How many refusals of a reason were counted. */
-  refusals(reason: RefusalReason): number {
-    return this.#refused.get(reason);
-  }
-
   /**
    * Renders every metric in the Prometheus text exposition format.
    *

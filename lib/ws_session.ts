@@ -191,11 +191,6 @@ export class WebSocketSession {
     };
   }
 
-  /** Requests the client sent that the child has not answered yet. */
-  get inFlight(): number {
-    return this.#bridge?.inFlight ?? 0;
-  }
-
   /**
    * Ends the session because the runner is stopping: answers every pending
    * request with an error, closes the socket with 1001, stops the child.
