@@ -30,10 +30,11 @@ export interface BridgeTarget {
    */
   deliver(text: string, messages: CheckedMessage[]): void | Promise<void>;
   /**
-   * A child message over the size limit. `id` is the pending request it
-   * answers, when that could be recovered; the request is no longer pending.
+   * A child message over the size limit that answers no pending request the
+   * bridge could identify. (When it does, that request gets an error
+   * response through {@linkcode BridgeTarget.deliver} instead.)
    */
-  tooLarge(id: JsonRpcId | undefined, size: number): void;
+  unroutable(size: number): void;
   /** The child exited (and its stdout ended) while the bridge was open. */
   exited(status: Deno.CommandStatus, how: string): void;
 }
@@ -207,7 +208,7 @@ export class ChildBridge {
    *
    * @param text The message, one line.
    * @param messages What it contains.
-   * @returns Refusals to send back to the client.
+   * @returns Refusals to send back to the client, one per request, in order.
    */
   forward(text: string, messages: CheckedMessage[]): ForwardResult {
     let requests = 0;
@@ -253,15 +254,26 @@ export class ChildBridge {
   }
 
   /**
-   * Forgets every pending request and returns their ids, so that the caller
-   * can answer them with an error.
+   * Forgets every pending request and hands each its error response, so that
+   * nothing the client sent goes unanswered when the session ends.
    *
-   * @returns The ids, in the order they were sent.
+   * @param reason Why, after "Cannot complete request: ".
+   * @param data Extra error data.
+   * @param send Delivers one error response for the request `id`.
+   * @returns How many requests were answered.
    */
-  takePending(): JsonRpcId[] {
-    const ids = [...this.#pending.values()].map((p) => p.id);
+  failPending(
+    reason: string,
+    data: unknown,
+    send: (id: JsonRpcId, response: string) => void,
+  ): number {
+    const message = `Cannot complete request: ${reason}`;
+    const count = this.#pending.size;
+    for (const { id } of this.#pending.values()) {
+      send(id, errorResponse(id, ErrorCode.ServerError, message, data));
+    }
     this.#pending.clear();
-    return ids;
+    return count;
   }
 
   /**
@@ -366,10 +378,7 @@ export class ChildBridge {
     decoder: TextDecoder,
   ): void | Promise<void> {
     const session = this.#options.session;
-    if (value instanceof LineOverflow) {
-      this.#onOverflow(value, decoder);
-      return;
-    }
+    if (value instanceof LineOverflow) return this.#onOverflow(value, decoder);
     // The lenient decoder is the fast one; only a line that came out with
     // U+FFFD in it (rare) is checked again, strictly: MCP messages are UTF-8,
     // and a line that is not is dropped, never repaired.
@@ -426,7 +435,10 @@ export class ChildBridge {
     return this.#target.deliver(text, messages);
   }
 
-  #onOverflow(overflow: LineOverflow, decoder: TextDecoder): void {
+  #onOverflow(
+    overflow: LineOverflow,
+    decoder: TextDecoder,
+  ): void | Promise<void> {
     const max = this.#options.maxMessageBytes;
     this.#log.warning(
       "Session {session}: MCP server wrote a message of {size} bytes, over the limit of {max}",
@@ -443,7 +455,18 @@ export class ChildBridge {
     const id = candidates.find((candidate) =>
       this.#pending.has(idKey(candidate))
     );
-    if (id !== undefined) this.#pending.delete(idKey(id));
-    this.#target.tooLarge(id, overflow.size);
+    if (id === undefined) return this.#target.unroutable(overflow.size);
+    // The request is answered with an error, routed like any response.
+    this.#pending.delete(idKey(id));
+    const response = errorResponse(
+      id,
+      ErrorCode.ServerError,
+      `Cannot deliver response: it is ${overflow.size} bytes, over the limit of ${max} bytes (--max-message-bytes)`,
+    );
+    return this.#target.deliver(response, [{
+      kind: "response",
+      id,
+      method: undefined,
+    }]);
   }
 }

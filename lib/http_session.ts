@@ -18,7 +18,6 @@ import {
   ChildBridge,
   type ChildSpec,
   type DeliveryLimits,
-  describeExit,
 } from "./child_bridge.ts";
 import {
   type CheckedMessage,
@@ -130,7 +129,7 @@ export class HttpSession {
     const session = new HttpSession(options);
     const target: BridgeTarget = {
       deliver: (text, messages) => session.#deliver(text, messages),
-      tooLarge: (id, size) => session.#tooLarge(id, size),
+      unroutable: (size) => session.#unroutable(size),
       exited: (status, how) => {
         void session.end(`MCP server exited with ${how}`, {
           exitCode: status.code,
@@ -225,9 +224,9 @@ export class HttpSession {
       }
     }
     const { refused } = this.#bridge.forward(text, messages);
-    for (const error of refused) {
-      const id = (JSON.parse(error) as { id: JsonRpcId }).id;
-      void this.#answer(idKey(id), error);
+    // Refusals come one per request, in order.
+    for (const [i, error] of refused.entries()) {
+      void this.#answer(keys[i]!, error);
     }
     if (route.kind === "sse") this.#flushHeld();
     return result;
@@ -270,36 +269,27 @@ export class HttpSession {
   async end(reason: string, data?: unknown): Promise<void> {
     if (this.#ended) return await this.done;
     this.#ended = true;
-    const pending = this.#bridge.takePending();
+    const unanswered = this.#bridge.failPending(
+      reason,
+      data,
+      (id, response) => {
+        void this.#answer(idKey(id), response);
+      },
+    );
     this.#log.info(
       "Session {session} ended: {reason}; {pending} requests unanswered",
       {
         session: this.id,
         reason,
-        pending: pending.length,
+        pending: unanswered,
       },
     );
-    for (const id of pending) {
-      void this.#answer(
-        idKey(id),
-        errorResponse(
-          id,
-          ErrorCode.ServerError,
-          `Cannot complete request: ${reason}`,
-          data,
-        ),
-      );
-    }
     for (const route of new Set(this.#routes.values())) {
       if (route.kind === "json") route.done.resolve(route.replies);
     }
     this.#routes.clear();
     for (const stream of this.#streams.values()) stream.complete();
-    const result = await this.#bridge.close(reason);
-    this.#log.debug("Session {session}: child ended with {how}", {
-      session: this.id,
-      how: describeExit(result.status),
-    });
+    await this.#bridge.close(reason);
     this.#resolveDone();
   }
 
@@ -453,25 +443,10 @@ export class HttpSession {
     }
   }
 
-  #tooLarge(id: JsonRpcId | undefined, size: number): void {
-    const max = this.#options.maxMessageBytes;
-    if (id === undefined) {
-      this.#log.warning(
-        "Session {session}: dropped a message of {size} bytes from the MCP server (no request to answer)",
-        {
-          session: this.id,
-          size,
-        },
-      );
-      return;
-    }
-    void this.#answer(
-      idKey(id),
-      errorResponse(
-        id,
-        ErrorCode.ServerError,
-        `Cannot deliver response: it is ${size} bytes, over the limit of ${max} bytes (--max-message-bytes)`,
-      ),
+  #unroutable(size: number): void {
+    this.#log.warning(
+      "Session {session}: dropped a message of {size} bytes from the MCP server (no request to answer)",
+      { session: this.id, size },
     );
   }
 }

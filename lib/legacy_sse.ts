@@ -20,7 +20,7 @@ import {
   readBody,
   SSE_HEADERS,
 } from "./http_reply.ts";
-import { checkFrame, ErrorCode, errorResponse } from "./jsonrpc.ts";
+import { checkFrame } from "./jsonrpc.ts";
 import type { SessionSet } from "./session_set.ts";
 import type { Metrics } from "./metrics.ts";
 import { SseStream } from "./sse_stream.ts";
@@ -89,14 +89,11 @@ class LegacySseSession {
     }, {
       deliver: (text) =>
         session.stream.send(text, "message", options.sendTimeoutMs),
-      tooLarge: (id, size) => {
-        if (id === undefined) return;
-        void session.stream.send(errorResponse(
-          id,
-          ErrorCode.ServerError,
-          `Cannot deliver response: it is ${size} bytes, over the limit of ${options.maxMessageBytes} bytes (--max-message-bytes)`,
-        ));
-      },
+      unroutable: (size) =>
+        options.logger.warning(
+          "Session {session}: dropped a message of {size} bytes from the MCP server (no request to answer)",
+          { session: id, size },
+        ),
       exited: (status, how) => {
         void session.end(`MCP server exited with ${how}`, {
           exitCode: status.code,
@@ -118,25 +115,21 @@ class LegacySseSession {
   async end(reason: string, data?: unknown): Promise<void> {
     if (this.#ended) return await this.done;
     this.#ended = true;
-    const pending = this.#bridge.takePending();
+    const unanswered = this.#bridge.failPending(
+      reason,
+      data,
+      (_id, response) => {
+        void this.stream.send(response);
+      },
+    );
     this.#log.info(
       "Session {session} ended: {reason}; {pending} requests unanswered",
       {
         session: this.id,
         reason,
-        pending: pending.length,
+        pending: unanswered,
       },
     );
-    for (const id of pending) {
-      void this.stream.send(
-        errorResponse(
-          id,
-          ErrorCode.ServerError,
-          `Cannot complete request: ${reason}`,
-          data,
-        ),
-      );
-    }
     this.stream.complete();
     await this.#bridge.close(reason);
     this.#resolveDone();

@@ -12,12 +12,7 @@ import {
   type DeliveryLimits,
 } from "./child_bridge.ts";
 import type { Metrics } from "./metrics.ts";
-import {
-  checkFrame,
-  ErrorCode,
-  errorResponse,
-  type JsonRpcId,
-} from "./jsonrpc.ts";
+import { checkFrame } from "./jsonrpc.ts";
 
 /** WebSocket close codes used by the runner. */
 export const CloseCode = {
@@ -141,7 +136,11 @@ export class WebSocketSession {
         ready: opened.promise,
       }, {
         deliver: (text) => this.#deliver(text),
-        tooLarge: (id, size) => this.#tooLarge(id, size),
+        unroutable: () =>
+          this.#fail(
+            CloseCode.MessageTooBig,
+            `MCP server sent a message over the limit of ${options.maxMessageBytes} bytes`,
+          ),
         exited: (status, how) =>
           this.#fail(CloseCode.InternalError, `MCP server exited with ${how}`, {
             exitCode: status.code,
@@ -253,22 +252,6 @@ export class WebSocketSession {
     return this.#sendWhenDrained(text);
   }
 
-  #tooLarge(id: JsonRpcId | undefined, size: number): void {
-    const max = this.#options.maxMessageBytes;
-    if (id === undefined) {
-      this.#fail(
-        CloseCode.MessageTooBig,
-        `MCP server sent a message over the limit of ${max} bytes`,
-      );
-      return;
-    }
-    this.#sendNow(errorResponse(
-      id,
-      ErrorCode.ServerError,
-      `Cannot deliver response: it is ${size} bytes, over the limit of ${max} bytes (--max-message-bytes)`,
-    ));
-  }
-
   /** Sends once the client's buffer is below the mark; closes a stalled client. */
   async #sendWhenDrained(text: string): Promise<void> {
     const socket = this.#socket;
@@ -298,15 +281,15 @@ export class WebSocketSession {
     if (this.#closing) return;
     this.#closing = true;
     this.#endReason = `${code} ${reason}`;
-    const pending = this.#bridge?.takePending() ?? [];
+    const unanswered = this.#bridge?.failPending(
+      reason,
+      data,
+      (_id, response) => this.#sendNow(response),
+    ) ?? 0;
     this.#log[code === CloseCode.GoingAway ? "info" : "warning"](
       "Session {session}: closing with {code} {reason}; {pending} requests unanswered",
-      { session: this.id, code, reason, pending: pending.length },
+      { session: this.id, code, reason, pending: unanswered },
     );
-    const message = `Cannot complete request: ${reason}`;
-    for (const id of pending) {
-      this.#sendNow(errorResponse(id, ErrorCode.ServerError, message, data));
-    }
     const state = this.#socket.readyState;
     if (state === WebSocket.OPEN || state === WebSocket.CONNECTING) {
       try {
