@@ -20,41 +20,20 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 // @ts-types="@modelcontextprotocol/sdk/types"
 import { CreateMessageRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import type { RunningRunner } from "./_helpers.ts";
 import {
-  processAlive,
-  processesMatching,
-  type RunningRunner,
-  startRunner,
-  waitFor,
-} from "./_helpers.ts";
-
-const SERVER_PACKAGE = "npm:@modelcontextprotocol/server-everything@2026.8.31";
-const NEEDLE = "server-everything";
-const SERVER = [Deno.execPath(), "run", "-A", SERVER_PACKAGE, "stdio"];
+  assertOwnAnswersThenStop,
+  newServers,
+  serversNow,
+  textOf,
+  withEverything,
+} from "./_everything.ts";
 
 /** server-everything's tool that sends `sampling/createMessage` to the client. */
 const SAMPLING_TOOL = "trigger-sampling-request";
 
 /** The text the client's sampling handler answers with. */
 const SAMPLED_TEXT = "Fixed sampling answer from the test client: 42 ✓";
-
-/** Downloads server-everything once, so that no child spawn waits for it. */
-let warmed: Promise<void> | undefined;
-function warmCache(): Promise<void> {
-  warmed ??= (async () => {
-    const { success, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: ["cache", SERVER_PACKAGE],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    if (!success) {
-      throw new Error(
-        `Cannot cache ${SERVER_PACKAGE}:\n${new TextDecoder().decode(stderr)}`,
-      );
-    }
-  })();
-  return warmed;
-}
 
 /** The HTTP transports under test. */
 type TransportKind = "streamable-http" | "sse";
@@ -142,53 +121,6 @@ async function connectHttp(
   };
 }
 
-/** The text of the single text item of a `tools/call` result. */
-function textOf(result: Awaited<ReturnType<Client["callTool"]>>): string {
-  assert.ok(Array.isArray(result.content), "result has content");
-  assert.equal(result.content.length, 1);
-  const [item] = result.content;
-  assert.ok(item && item.type === "text", "content item is text");
-  return item.text;
-}
-
-/** Pids of server-everything processes not in `before`. */
-function newServers(before: Set<number>): number[] {
-  return processesMatching(NEEDLE).filter((pid) => !before.has(pid));
-}
-
-/**
- * Runs `body` against a fresh runner serving server-everything. Once `body`
- * has closed its clients, and while the runner still runs, every
- * server-everything process started meanwhile must exit; after the runner has
- * stopped none may be left either.
- *
- * @param body The test, given the runner.
- */
-async function withEverything(
-  body: (runner: RunningRunner) => Promise<void>,
-): Promise<void> {
-  await warmCache();
-  // Processes already there (another run on this machine) are not ours.
-  const before = new Set(processesMatching(NEEDLE));
-  {
-    await using runner = await startRunner(["--", ...SERVER]);
-    // The runner's own command line names the package too.
-    before.add(runner.process.pid);
-    await body(runner);
-    assert.ok(
-      await waitFor(() => newServers(before).length === 0, 15_000),
-      `server-everything exits once its client has closed: pids ${
-        newServers(before).join(", ")
-      } still alive`,
-    );
-  }
-  assert.deepEqual(
-    newServers(before),
-    [],
-    "no server-everything process is left",
-  );
-}
-
 for (const kind of KINDS) {
   Deno.test(`${kind}: SDK client initializes, lists tools including echo and calls echo through the runner`, async () => {
     await withEverything(async (runner) => {
@@ -255,47 +187,12 @@ for (const kind of KINDS) {
 
 Deno.test("streamable-http: two SDK clients at once get their own child and their own answers; closing them stops both", async () => {
   await withEverything(async (runner) => {
-    const before = new Set(processesMatching(NEEDLE));
+    const before = serversNow();
     await using alice = await connectHttp(runner, "streamable-http", "alice");
     await using bob = await connectHttp(runner, "streamable-http", "bob");
 
     const children = newServers(before);
-    assert.equal(
-      children.length,
-      2,
-      `one child per session, found pids ${children.join(", ")}`,
-    );
 
-    const calls = 20;
-    const call = (who: string, sdk: HttpSdkClient, i: number) => {
-      const message = `${who}-${i}-${crypto.randomUUID()}`;
-      return sdk.client.callTool({ name: "echo", arguments: { message } })
-        .then((result) => ({ message, text: textOf(result) }));
-    };
-    // Interleave: alice 0, bob 0, alice 1, bob 1, ... all in flight at once.
-    const pending: Promise<{ message: string; text: string }>[] = [];
-    for (let i = 0; i < calls; i++) {
-      pending.push(call("alice", alice, i), call("bob", bob, i));
-    }
-    const answers = await Promise.all(pending);
-    assert.equal(answers.length, 2 * calls);
-    for (const { message, text } of answers) {
-      assert.equal(text, `Echo: ${message}`);
-    }
-    assert.equal(
-      new Set(answers.map((a) => a.text)).size,
-      2 * calls,
-      "every answer is distinct",
-    );
-
-    // DELETE + close of both clients stops both children, runner still up.
-    await alice[Symbol.asyncDispose]();
-    await bob[Symbol.asyncDispose]();
-    assert.ok(
-      await waitFor(() => children.every((pid) => !processAlive(pid)), 15_000),
-      `children exit after their sessions are deleted: ${
-        children.filter(processAlive).join(", ")
-      } still alive`,
-    );
+    await assertOwnAnswersThenStop(alice, bob, children);
   });
 });
