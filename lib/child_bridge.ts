@@ -202,6 +202,17 @@ export class ChildBridge {
   }
 
   /**
+   * Whether the child has stopped reading: more than
+   * `2 × maxMessageBytes + 1 MiB` written to its stdin and not read yet.
+   * Transports refuse new messages (or the client) until it catches up, so
+   * that memory stays bounded.
+   */
+  get backlogged(): boolean {
+    return this.child.queuedBytes >
+      2 * this.#options.maxMessageBytes + 1024 * 1024;
+  }
+
+  /**
    * Writes a checked client message (or batch) to the child and remembers
    * its requests. When the requests would exceed `maxInFlight`, nothing is
    * written and each request gets an error response instead.

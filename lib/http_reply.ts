@@ -5,7 +5,8 @@
  * @module
  */
 
-import { ErrorCode } from "./jsonrpc.ts";
+import { type CheckedMessage, checkFrame, ErrorCode } from "./jsonrpc.ts";
+import type { Metrics } from "./metrics.ts";
 
 /**
  * An HTTP error whose body is a JSON-RPC error with id null.
@@ -120,3 +121,49 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = {
   "cache-control": "no-cache, no-transform",
   "x-accel-buffering": "no",
 };
+
+/** A POSTed JSON-RPC message (or batch) that parsed. */
+export interface PostedMessage {
+  /** The message, on one line, valid entries only. */
+  text: string;
+  /** What it contains. */
+  messages: CheckedMessage[];
+  /** Error responses owed for invalid batch entries. */
+  errors: string[];
+}
+
+/**
+ * Reads the JSON-RPC body of a POST: `415` unless it is `application/json`,
+ * `413` over `maxBytes`, `400` with a JSON-RPC error when nothing in it is a
+ * valid message.
+ *
+ * @param request The POST.
+ * @param maxBytes The size cap.
+ * @param metrics Counts a 413 as a size refusal.
+ * @returns The checked message, or the error response.
+ */
+export async function readMessage(
+  request: Request,
+  maxBytes: number,
+  metrics?: Metrics,
+): Promise<PostedMessage | Response> {
+  const contentType = (request.headers.get("content-type") ?? "").split(";")[0]!
+    .trim().toLowerCase();
+  if (contentType !== "application/json") {
+    await request.body?.cancel();
+    return httpError(
+      415,
+      `Unsupported Media Type: the body must be application/json, received "${contentType}"`,
+    );
+  }
+  const body = await readBody(request, maxBytes);
+  if (body instanceof Response) {
+    if (body.status === 413) metrics?.refused("size");
+    return body;
+  }
+  const check = checkFrame(body);
+  if (!check.ok) {
+    return Response.json(JSON.parse(check.errors[0]!), { status: 400 });
+  }
+  return check;
+}

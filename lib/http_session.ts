@@ -159,14 +159,9 @@ export class HttpSession {
     return this.#ended;
   }
 
-  /**
-   * Whether the MCP server has stopped reading: more than
-   * `2 × maxMessageBytes + 1 MiB` written to its stdin and not read yet.
-   * New messages are refused (503) until it catches up.
-   */
+  /** Whether the MCP server has stopped reading its stdin (see ChildBridge). */
   get backlogged(): boolean {
-    return this.#bridge.queuedBytes >
-      2 * this.#options.maxMessageBytes + 1024 * 1024;
+    return this.#bridge.backlogged;
   }
 
   /**

@@ -17,10 +17,9 @@ import {
   accepts,
   cannotStart,
   httpError,
-  readBody,
+  readMessage,
   SSE_HEADERS,
 } from "./http_reply.ts";
-import { checkFrame } from "./jsonrpc.ts";
 import type { SessionSet } from "./session_set.ts";
 import type { Metrics } from "./metrics.ts";
 import { SseStream } from "./sse_stream.ts";
@@ -233,30 +232,14 @@ export class LegacySseEndpoint {
         -32001,
       );
     }
-    const contentType = (request.headers.get("content-type") ?? "").split(
-      ";",
-    )[0]!.trim().toLowerCase();
-    if (contentType !== "application/json") {
-      await request.body?.cancel();
-      return httpError(
-        415,
-        `Unsupported Media Type: the body must be application/json, received "${contentType}"`,
-      );
-    }
-    const body = await readBody(request, this.#options.maxMessageBytes);
-    if (body instanceof Response) {
-      if (body.status === 413) this.#options.metrics?.refused("size");
-      return body;
-    }
-    const check = checkFrame(body);
-    if (!check.ok) {
-      return Response.json(JSON.parse(check.errors[0]!), { status: 400 });
-    }
+    const check = await readMessage(
+      request,
+      this.#options.maxMessageBytes,
+      this.#options.metrics,
+    );
+    if (check instanceof Response) return check;
     for (const error of check.errors) void session.stream.send(error);
-    if (
-      session.bridge.queuedBytes >
-        2 * this.#options.maxMessageBytes + 1024 * 1024
-    ) {
+    if (session.bridge.backlogged) {
       return httpError(
         503,
         "Service Unavailable: the MCP server is not reading its input; retry later",

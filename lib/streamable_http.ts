@@ -13,10 +13,10 @@ import {
   accepts,
   cannotStart,
   httpError,
-  readBody,
+  readMessage,
   SSE_HEADERS,
 } from "./http_reply.ts";
-import { checkFrame, ErrorCode } from "./jsonrpc.ts";
+import { ErrorCode } from "./jsonrpc.ts";
 import type { Metrics } from "./metrics.ts";
 import type { SessionSet } from "./session_set.ts";
 import { parseEventId } from "./sse_stream.ts";
@@ -144,16 +144,6 @@ export class StreamableHttpEndpoint implements Disposable {
     remote: string,
     principal: string,
   ): Promise<Response> {
-    const contentType = (request.headers.get("content-type") ?? "").split(
-      ";",
-    )[0]!.trim().toLowerCase();
-    if (contentType !== "application/json") {
-      await request.body?.cancel();
-      return httpError(
-        415,
-        `Unsupported Media Type: the body must be application/json, received "${contentType}"`,
-      );
-    }
     const accept = request.headers.get("accept");
     const sse = accepts(accept, "text/event-stream");
     const json = accepts(accept, "application/json");
@@ -164,16 +154,12 @@ export class StreamableHttpEndpoint implements Disposable {
         "Not Acceptable: accept application/json or text/event-stream",
       );
     }
-    const body = await readBody(request, this.#options.maxMessageBytes);
-    if (body instanceof Response) {
-      if (body.status === 413) this.#options.metrics?.refused("size");
-      return body;
-    }
-    const check = checkFrame(body);
-    if (!check.ok) {
-      const error = JSON.parse(check.errors[0]!);
-      return Response.json(error, { status: 400 });
-    }
+    const check = await readMessage(
+      request,
+      this.#options.maxMessageBytes,
+      this.#options.metrics,
+    );
+    if (check instanceof Response) return check;
     if (check.errors.length > 0) {
       return Response.json(check.errors.map((e) => JSON.parse(e)), {
         status: 400,
@@ -241,7 +227,7 @@ export class StreamableHttpEndpoint implements Disposable {
     }
     const replies = await result.json;
     const payload =
-      check.messages.length === 1 && !body.trimStart().startsWith("[")
+      check.messages.length === 1 && !check.text.trimStart().startsWith("[")
         ? replies[0] ?? ""
         : `[${replies.join(",")}]`;
     return new Response(payload, {

@@ -35,12 +35,6 @@ export interface WebSocketSessionOptions
    * @default {1048576}
    */
   sendHighWaterBytes?: number;
-  /**
-   * Bytes waiting for the child's stdin above which the client is closed.
-   *
-   * @default {2 * maxMessageBytes + 1 MiB}
-   */
-  maxQueuedBytes?: number;
   /** Session logger. */
   logger: Logger;
   /**
@@ -93,7 +87,6 @@ export class WebSocketSession {
   #finishing: Promise<void> | undefined;
   #resolveDone: () => void;
   #highWater: number;
-  #maxQueued: number;
   #received = 0;
   #endReason = "client closed";
   #sent = 0;
@@ -111,8 +104,6 @@ export class WebSocketSession {
     this.#options = options;
     this.#log = options.logger;
     this.#highWater = options.sendHighWaterBytes ?? 1024 * 1024;
-    this.#maxQueued = options.maxQueuedBytes ??
-      2 * options.maxMessageBytes + 1024 * 1024;
     const done = Promise.withResolvers<void>();
     this.done = done.promise;
     this.#resolveDone = done.resolve;
@@ -236,7 +227,7 @@ export class WebSocketSession {
     if (!check.ok) return;
     const { refused } = bridge.forward(check.text, check.messages);
     for (const error of refused) this.#sendNow(error);
-    if (bridge.queuedBytes > this.#maxQueued) {
+    if (bridge.backlogged) {
       this.#fail(
         CloseCode.PolicyViolation,
         `MCP server is not reading its input: ${bridge.queuedBytes} bytes waiting`,
