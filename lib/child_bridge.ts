@@ -57,6 +57,34 @@ export interface ChildSpec {
   guard?: OrphanGuard | undefined;
 }
 
+/**
+ * Just the {@linkcode ChildSpec} fields of a larger options object, to hand
+ * on to the next layer.
+ *
+ * @param options Any options that include a child spec.
+ * @returns The child spec alone.
+ */
+export function childSpecOf(options: ChildSpec): ChildSpec {
+  const {
+    program,
+    args,
+    env,
+    maxMessageBytes,
+    maxInFlight,
+    shutdownGraceMs,
+    guard,
+  } = options;
+  return {
+    program,
+    args,
+    env,
+    maxMessageBytes,
+    maxInFlight,
+    shutdownGraceMs,
+    guard,
+  };
+}
+
 /** Bounds on the way from the child to a slow client. */
 export interface DeliveryLimits {
   /** How long a client may leave its queue full before it is dropped. */

@@ -9,7 +9,11 @@
  */
 
 import type { Logger } from "./log.ts";
-import type { ChildSpec, DeliveryLimits } from "./child_bridge.ts";
+import {
+  type ChildSpec,
+  childSpecOf,
+  type DeliveryLimits,
+} from "./child_bridge.ts";
 import type { TokenAuth } from "./auth.ts";
 import type { Metrics } from "./metrics.ts";
 import { httpError } from "./http_reply.ts";
@@ -85,13 +89,7 @@ export class RunnerHandler implements Disposable {
       allowOrigins: options.allowOrigins,
     });
     const shared = {
-      program: options.program,
-      args: options.args,
-      env: options.env,
-      maxMessageBytes: options.maxMessageBytes,
-      maxInFlight: options.maxInFlight,
-      shutdownGraceMs: options.shutdownGraceMs,
-      guard: options.guard,
+      ...childSpecOf(options),
       sendTimeoutMs: options.sendTimeoutMs,
       sendBufferBytes: options.sendBufferBytes,
       sessions: options.sessions,
@@ -285,13 +283,7 @@ export class RunnerHandler implements Disposable {
     });
     const session = new WebSocketSession(upgraded.socket, {
       id,
-      program: options.program,
-      args: options.args,
-      env: options.env,
-      maxMessageBytes: options.maxMessageBytes,
-      maxInFlight: options.maxInFlight,
-      shutdownGraceMs: options.shutdownGraceMs,
-      guard: options.guard,
+      ...childSpecOf(options),
       sendHighWaterBytes: options.sendBufferBytes,
       sendTimeoutMs: options.sendTimeoutMs,
       logger: log,

@@ -17,6 +17,7 @@ import {
   type BridgeTarget,
   ChildBridge,
   type ChildSpec,
+  childSpecOf,
   type DeliveryLimits,
 } from "./child_bridge.ts";
 import {
@@ -142,13 +143,7 @@ export class HttpSession {
       transport: "streamable-http",
       remote: options.remote,
       metrics: options.metrics,
-      program: options.program,
-      args: options.args,
-      env: options.env,
-      maxMessageBytes: options.maxMessageBytes,
-      maxInFlight: options.maxInFlight,
-      shutdownGraceMs: options.shutdownGraceMs,
-      guard: options.guard,
+      ...childSpecOf(options),
       logger: options.logger,
     }, target);
     return session;

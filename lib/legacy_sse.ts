@@ -11,6 +11,7 @@ import type { Logger } from "./log.ts";
 import {
   ChildBridge,
   type ChildSpec,
+  childSpecOf,
   type DeliveryLimits,
 } from "./child_bridge.ts";
 import {
@@ -77,13 +78,7 @@ class LegacySseSession {
       transport: "sse",
       remote,
       metrics: options.metrics,
-      program: options.program,
-      args: options.args,
-      env: options.env,
-      maxMessageBytes: options.maxMessageBytes,
-      maxInFlight: options.maxInFlight,
-      shutdownGraceMs: options.shutdownGraceMs,
-      guard: options.guard,
+      ...childSpecOf(options),
       logger: options.logger,
     }, {
       deliver: (text) =>

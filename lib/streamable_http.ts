@@ -7,7 +7,11 @@
  */
 
 import type { Logger } from "./log.ts";
-import type { ChildSpec, DeliveryLimits } from "./child_bridge.ts";
+import {
+  type ChildSpec,
+  childSpecOf,
+  type DeliveryLimits,
+} from "./child_bridge.ts";
 import { HttpSession } from "./http_session.ts";
 import {
   accepts,
@@ -277,13 +281,7 @@ export class StreamableHttpEndpoint implements Disposable {
     try {
       session = HttpSession.start({
         id,
-        program: options.program,
-        args: options.args,
-        env: options.env,
-        maxMessageBytes: options.maxMessageBytes,
-        maxInFlight: options.maxInFlight,
-        shutdownGraceMs: options.shutdownGraceMs,
-        guard: options.guard,
+        ...childSpecOf(options),
         sendTimeoutMs: options.sendTimeoutMs,
         sendBufferBytes: options.sendBufferBytes,
         logger: options.logger,

@@ -9,6 +9,7 @@ import { delay } from "./child.ts";
 import {
   ChildBridge,
   type ChildSpec,
+  childSpecOf,
   type DeliveryLimits,
 } from "./child_bridge.ts";
 import type { Metrics } from "./metrics.ts";
@@ -116,13 +117,7 @@ export class WebSocketSession {
         transport: "websocket",
         remote: options.remote,
         metrics: options.metrics,
-        program: options.program,
-        args: options.args,
-        env: options.env,
-        maxMessageBytes: options.maxMessageBytes,
-        maxInFlight: options.maxInFlight,
-        shutdownGraceMs: options.shutdownGraceMs,
-        guard: options.guard,
+        ...childSpecOf(options),
         logger: this.#log,
         ready: opened.promise,
       }, {
