@@ -8,6 +8,7 @@
 
 import type { Logger } from "./log.ts";
 import { setImmediate } from "node:timers";
+import { concat } from "./_bytes.ts";
 import { LineOverflow, LineStream } from "./line_stream.ts";
 import type { OrphanGuard } from "./orphan_guard.ts";
 
@@ -177,15 +178,7 @@ export class McpChild {
       this.#batchDone = undefined;
       let length = 0;
       for (const part of parts) length += part.length;
-      let bytes = parts[0]!;
-      if (parts.length > 1) {
-        bytes = new Uint8Array(length);
-        let offset = 0;
-        for (const part of parts) {
-          bytes.set(part, offset);
-          offset += part.length;
-        }
-      }
+      const bytes = concat(parts, length);
       try {
         await this.#writer.write(bytes);
         done.resolve();

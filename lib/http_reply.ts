@@ -5,6 +5,7 @@
  * @module
  */
 
+import { concat } from "./_bytes.ts";
 import { type CheckedMessage, checkFrame, ErrorCode } from "./jsonrpc.ts";
 import type { Metrics } from "./metrics.ts";
 
@@ -78,12 +79,7 @@ export async function readBody(
       if (length > maxBytes) return tooLarge(); // leaving the loop cancels the body
       parts.push(chunk);
     }
-    bytes = new Uint8Array(length);
-    let offset = 0;
-    for (const part of parts) {
-      bytes.set(part, offset);
-      offset += part.length;
-    }
+    bytes = concat(parts, length);
   }
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);

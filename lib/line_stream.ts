@@ -4,6 +4,8 @@
  * @module
  */
 
+import { concat } from "./_bytes.ts";
+
 const LF = 0x0a;
 const CR = 0x0d;
 
@@ -225,14 +227,4 @@ export class LineStream
       flush: (controller) => splitter.end((line) => controller.enqueue(line)),
     });
   }
-}
-
-function concat(parts: Uint8Array[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
