@@ -61,6 +61,11 @@ export interface Config {
   allowOrigins: string[];
   /** Accepted bearer tokens (several allow rotation); empty: none required. */
   authTokens: string[];
+  /**
+   * Whether a token came from `--auth-token`, where every local user can
+   * read it (`ps`); the runner warns about it.
+   */
+  authTokenOnCommandLine: boolean;
   /** Whether `--no-auth` was given (no token even on a public address). */
   noAuth: boolean;
   /** PEM certificate file for HTTPS/WSS. */
@@ -273,7 +278,7 @@ export function parseConfig(
     }
     if (text !== undefined) {
       envFile = path;
-      fileEnv = { ...parseEnv(text) } as Record<string, string>;
+      fileEnv = parseEnvFile(path, text);
     }
   }
   const merged: Record<string, string> = { ...fileEnv, ...env };
@@ -412,7 +417,7 @@ export function parseConfig(
       );
     }
     authTokens.push(
-      ...text.split(/\r?\n/).map((t) => t.trim()).filter((t) =>
+      ...stripBom(text).split(/\r?\n/).map((t) => t.trim()).filter((t) =>
         t !== "" && !t.startsWith("#")
       ),
     );
@@ -494,6 +499,7 @@ export function parseConfig(
       sendBufferBytes,
       allowOrigins,
       authTokens,
+      authTokenOnCommandLine: values["auth-token"] !== undefined,
       noAuth,
       tlsCert,
       tlsKey,
@@ -501,6 +507,74 @@ export function parseConfig(
       childEnv,
     },
   };
+}
+
+/** What a variable name in a `.env` file must look like. */
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Removes a UTF-8 byte order mark, which some editors put first. */
+function stripBom(text: string): string {
+  return text.startsWith("\uFEFF") ? text.slice(1) : text;
+}
+
+/**
+ * Parses a `.env` file with `node:util`'s `parseEnv`, after removing a byte
+ * order mark, and refuses a name that is not a variable name (it would
+ * reach the child under a name nothing looks up, and a setting of the runner
+ * would be silently missing). The error names the file and the line, never
+ * the line's text.
+ */
+function parseEnvFile(path: string, raw: string): Record<string, string> {
+  const text = stripBom(raw);
+  const parsed = { ...parseEnv(text) } as Record<string, string>;
+  for (const { name, line } of envFileNames(text)) {
+    // A name parseEnv did not take (inside a quoted value that spans lines,
+    // by our reading) is not refused, except an empty one, which it drops.
+    if (
+      VARIABLE_NAME.test(name) || (name !== "" && !Object.hasOwn(parsed, name))
+    ) {
+      continue;
+    }
+    throw new ConfigError(
+      `Cannot start: env file "${path}" line ${line} does not start with a valid variable name (letters, digits and _, not starting with a digit; the line is not shown)`,
+    );
+  }
+  return parsed;
+}
+
+/**
+ * The names assigned in a `.env` file and their line numbers, read the way
+ * `parseEnv` reads them: `NAME=value` or `export NAME=value`, blank lines and
+ * `#` comments skipped, and a value in quotes (`"`, `'` or `` ` ``) running
+ * to the closing quote, on a later line if need be.
+ */
+function envFileNames(text: string): { name: string; line: number }[] {
+  const lines = text.split("\n");
+  const names: { name: string; line: number }[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]!;
+    const trimmed = trimBlanks(raw);
+    const eq = raw.indexOf("=");
+    if (trimmed === "" || trimmed.startsWith("#") || eq === -1) continue;
+    let name = trimBlanks(raw.slice(0, eq));
+    if (name.startsWith("export ")) {
+      name = trimBlanks(name.slice("export ".length));
+    }
+    names.push({ name, line: i + 1 });
+    const value = trimBlanks(raw.slice(eq + 1));
+    const quote = value[0];
+    if (quote === '"' || quote === "'" || quote === "`") {
+      const rest = [value.slice(1), ...lines.slice(i + 1)].join("\n");
+      const close = rest.indexOf(quote);
+      if (close !== -1) i += rest.slice(0, close).split("\n").length - 1;
+    }
+  }
+  return names;
+}
+
+/** Trims spaces and tabs only, as `parseEnv` does (not a byte order mark). */
+function trimBlanks(text: string): string {
+  return text.replace(/^[ \t]+|[ \t]+$/g, "");
 }
 
 function parseLevel(raw: string): LogLevel | undefined {
@@ -541,16 +615,16 @@ export function helpText(version: string): string {
     ...rows,
     `  --${"env-file PATH".padEnd(20)} ${
       "ENV_FILE".padEnd(20)
-    } Read variables from PATH [${DEFAULT_ENV_FILE}, if present]`,
+    } Read NAME=value lines from PATH; a bad NAME is an error [${DEFAULT_ENV_FILE}, if present]`,
     `  --${"allow-origin ORIGIN".padEnd(20)} ${
       "ALLOW_ORIGINS".padEnd(20)
     } Also allow this browser origin (repeatable; * = any)`,
     `  --${"auth-token TOKEN".padEnd(20)} ${
       "AUTH_TOKEN".padEnd(20)
-    } Require this bearer token (repeatable, or comma-separated)`,
+    } Require this bearer token (repeatable, or comma-separated); as a flag it shows in ps`,
     `  --${"auth-token-file F".padEnd(20)} ${
       "AUTH_TOKEN_FILE".padEnd(20)
-    } Read tokens from F, one per line`,
+    } Read tokens from F, one per line (preferred over --auth-token)`,
     `  --${"no-auth".padEnd(20)} ${
       "NO_AUTH".padEnd(20)
     } Require no token even on a non-loopback address`,

@@ -312,3 +312,77 @@ Deno.test("parseConfig() recognises --help and --version", () => {
     assert.ok(help.includes(word), word);
   }
 });
+
+Deno.test("parseConfig() strips a byte order mark from the .env file", () => {
+  const config = run([], { PROGRAM: "p" }, {
+    ".env": "\uFEFFAUTH_TOKEN=secret-token-0123456789\nOTHER=1\n",
+  });
+  assert.deepEqual(config.authTokens, ["secret-token-0123456789"]);
+  assert.deepEqual(config.childEnv, { OTHER: "1" });
+});
+
+Deno.test("parseConfig() strips a byte order mark from the token file", () => {
+  const config = run(["--auth-token-file", "tokens"], { PROGRAM: "p" }, {
+    tokens: "\uFEFFsecret-token-0123456789\r\n# old\r\n",
+  });
+  assert.deepEqual(config.authTokens, ["secret-token-0123456789"]);
+});
+
+Deno.test("parseConfig() refuses a .env name that is not a variable name, by file and line", () => {
+  const message = (file: string, line: number) =>
+    `Cannot start: env file "${file}" line ${line} does not start with a valid variable name (letters, digits and _, not starting with a digit; the line is not shown)`;
+  const cases: [string, number][] = [
+    ["A=1\n# comment\n\nBAD KEY=hunter2-secret\n", 4],
+    ["=hunter2-secret\n", 1],
+    ["OK=1\r\n1ST=hunter2-secret\r\n", 2],
+    ["export K.DOT=hunter2-secret\n", 1],
+    ["A-B=hunter2-secret\n", 1],
+    // a quoted value spans lines: what is inside it is not a name
+    ['M="l1\nNOT A NAME=inside"\nZ=9\nQ Q=hunter2-secret\n', 4],
+    // the byte order mark goes, a second one is an error
+    ["\uFEFF\uFEFFAUTH_TOKEN=hunter2-secret\n", 1],
+  ];
+  for (const [text, line] of cases) {
+    fails([], { PROGRAM: "p" }, message(".env", line), { ".env": text });
+    fails(
+      ["--env-file", "conf/other.env"],
+      { PROGRAM: "p" },
+      message("conf/other.env", line),
+      { "conf/other.env": text },
+    );
+  }
+  // Names parseEnv accepts and quoted values spanning lines still load.
+  const config = run([], { PROGRAM: "p" }, {
+    ".env":
+      'export A_1=x\n_B = y\nM="l1\nNOT A NAME=inside"\nlower=z\nNOEQUALS\n',
+  });
+  assert.deepEqual(config.childEnv, {
+    A_1: "x",
+    _B: "y",
+    M: "l1\nNOT A NAME=inside",
+    lower: "z",
+  });
+});
+
+Deno.test("parseConfig() tells whether a token came from --auth-token", () => {
+  const token = "secret-token-0123456789";
+  assert.equal(
+    run(["--auth-token", token], { PROGRAM: "p" }).authTokenOnCommandLine,
+    true,
+  );
+  assert.equal(
+    run([`--auth-token=${token}`], { PROGRAM: "p" }).authTokenOnCommandLine,
+    true,
+  );
+  assert.equal(
+    run([], { PROGRAM: "p", AUTH_TOKEN: token }).authTokenOnCommandLine,
+    false,
+  );
+  assert.equal(
+    run(["--auth-token-file", "t"], { PROGRAM: "p" }, { t: token })
+      .authTokenOnCommandLine,
+    false,
+  );
+  assert.match(helpText("1.2.3"), /--auth-token TOKEN .* shows in ps/);
+  assert.match(helpText("1.2.3"), /--env-file PATH .* a bad NAME is an error/);
+});
