@@ -6,6 +6,7 @@
  */
 
 import { timingSafeEqual } from "node:crypto";
+import { httpError } from "./http_reply.ts";
 
 /**
  * The WebSocket subprotocol prefix that carries a token, for browsers that
@@ -102,9 +103,29 @@ export class TokenAuth {
     request: Request,
     sources: TokenSources,
   ): Promise<string | Response> {
+    const result = await this.identify(request, sources);
+    if (typeof result === "string") return result;
+    return httpError(401, result.message, result.headers);
+  }
+
+  /**
+   * Like {@linkcode TokenAuth.authenticate}, but a refusal comes as its
+   * parts (message, headers and a reason for the log), not as a response.
+   * At most three candidates are hashed (see {@linkcode presentedTokens}),
+   * so a refusal costs the same whatever the request holds.
+   *
+   * @param request The request.
+   * @param sources Which non-header forms to accept.
+   * @returns The principal, or why it was refused.
+   */
+  async identify(
+    request: Request,
+    sources: TokenSources,
+  ): Promise<string | AuthRefusal> {
     const digests = await this.#digests;
     if (digests.length === 0) return "anonymous";
-    for (const candidate of presentedTokens(request, sources)) {
+    const candidates = presentedTokens(request, sources);
+    for (const candidate of candidates) {
       const presented = await digest(candidate);
       let index = -1;
       for (const [i, expected] of digests.entries()) {
@@ -112,16 +133,35 @@ export class TokenAuth {
       }
       if (index !== -1) return `token-${index}`;
     }
-    return unauthorized();
+    return unauthorized(candidates.length > 0);
   }
 }
 
+/** Why {@linkcode TokenAuth.identify} refused a request, as a 401 to send. */
+export interface AuthRefusal {
+  /** The JSON-RPC error message: how to send the token. */
+  message: string;
+  /** `WWW-Authenticate` (RFC 6750). */
+  headers: Record<string, string>;
+  /** Short reason, for the log. */
+  reason: string;
+}
+
 /**
- * The tokens a request presents, in every accepted form.
+ * Most `Sec-WebSocket-Protocol` entries looked at for a token: a client
+ * offers `mcp` and `mcp.auth.<token>`, so a few are plenty.
+ */
+export const MAX_SUBPROTOCOLS_EXAMINED = 8;
+
+/**
+ * The tokens a request presents, in every accepted form: at most one each
+ * from the `Authorization` header, the subprotocols (the first
+ * `mcp.auth.<token>` among the first {@linkcode MAX_SUBPROTOCOLS_EXAMINED}
+ * entries; any later one is ignored) and the query.
  *
  * @param request The request.
  * @param sources Which non-header forms to accept.
- * @returns The candidates.
+ * @returns The candidates, at most three.
  */
 export function presentedTokens(
   request: Request,
@@ -132,14 +172,13 @@ export function presentedTokens(
   const match = header ? /^\s*Bearer\s+(\S+)\s*$/i.exec(header) : null;
   if (match) found.push(match[1]!);
   if (sources.subprotocol) {
-    for (
-      const protocol of (request.headers.get("sec-websocket-protocol") ?? "")
-        .split(",")
-    ) {
-      const p = protocol.trim();
-      if (p.startsWith(TOKEN_SUBPROTOCOL_PREFIX)) {
-        found.push(p.slice(TOKEN_SUBPROTOCOL_PREFIX.length));
-      }
+    const offered = (request.headers.get("sec-websocket-protocol") ?? "")
+      .split(",", MAX_SUBPROTOCOLS_EXAMINED);
+    const first = offered.map((p) => p.trim()).find((p) =>
+      p.startsWith(TOKEN_SUBPROTOCOL_PREFIX)
+    );
+    if (first !== undefined) {
+      found.push(first.slice(TOKEN_SUBPROTOCOL_PREFIX.length));
     }
   }
   if (sources.query) {
@@ -149,21 +188,35 @@ export function presentedTokens(
   return found;
 }
 
-function unauthorized(): Response {
-  return Response.json(
-    {
-      jsonrpc: "2.0",
-      id: null,
-      error: {
-        code: -32000,
-        message: "Unauthorized: a valid bearer token is required",
-      },
+/** How to send the token, in every 401. */
+export const TOKEN_HOW_TO =
+  'send the token as "Authorization: Bearer <token>" (WebSocket from a browser: subprotocol mcp.auth.<token>)';
+
+/**
+ * The parts of a 401, following RFC 6750: with no token presented, a bare
+ * challenge (no `error`); with a wrong one, `error="invalid_token"` and a
+ * description.
+ */
+function unauthorized(presented: boolean): AuthRefusal {
+  const realm = 'Bearer realm="mcp-server-runner"';
+  if (!presented) {
+    return {
+      message: `Unauthorized: ${TOKEN_HOW_TO}`,
+      headers: { "www-authenticate": realm },
+      reason: "missing or wrong bearer token: none was sent",
+    };
+  }
+  // error_description allows no double quote and no backslash (RFC 6750 3).
+  const description =
+    "The bearer token is not accepted: send Authorization: Bearer <token>";
+  return {
+    message: `Unauthorized: the token is not accepted: ${TOKEN_HOW_TO}`,
+    headers: {
+      "www-authenticate":
+        `${realm}, error="invalid_token", error_description="${description}"`,
     },
-    {
-      status: 401,
-      headers: { "www-authenticate": 'Bearer realm="mcp-server-runner"' },
-    },
-  );
+    reason: "missing or wrong bearer token: the token sent is not accepted",
+  };
 }
 
 /**

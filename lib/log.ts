@@ -132,3 +132,94 @@ function writeAll(bytes: Uint8Array): void {
     offset += Deno.stderr.writeSync(bytes.subarray(offset));
   }
 }
+
+/** Options for {@linkcode RateLimitedLog}. */
+export interface RateLimitedLogOptions {
+  /** Most lines written per second; the rest are counted. */
+  perSecond: number;
+  /** What the lines are, for the warning that counts the suppressed ones. */
+  what: string;
+}
+
+/**
+ * A logger for lines that clients can cause at will (refused requests,
+ * request errors): at most `perSecond` lines in any one-second window, then
+ * one warning, at the end of that window, with the count of the lines left
+ * out. Dispose it to write a pending count and stop its timer.
+ */
+export class RateLimitedLog implements Disposable {
+  #logger: Logger;
+  #perSecond: number;
+  #what: string;
+  #windowStart = Number.NEGATIVE_INFINITY;
+  #written = 0;
+  #suppressed = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * Creates the limiter.
+   *
+   * @param logger Where the lines go.
+   * @param options The rate and what the lines are.
+   */
+  constructor(logger: Logger, options: RateLimitedLogOptions) {
+    this.#logger = logger;
+    this.#perSecond = options.perSecond;
+    this.#what = options.what;
+  }
+
+  /**
+   * Writes a line, unless this window's lines are used up.
+   *
+   * @param level `info`, `warning` or `error`.
+   * @param message The message template.
+   * @param properties Its properties.
+   * @returns Whether the line was written.
+   */
+  log(
+    level: "info" | "warning" | "error",
+    message: string,
+    properties: Record<string, unknown>,
+  ): boolean {
+    const now = Date.now();
+    if (now - this.#windowStart >= 1000) {
+      this.#flush();
+      this.#windowStart = now;
+      this.#written = 0;
+    }
+    if (this.#written < this.#perSecond) {
+      this.#written++;
+      if (level === "info") this.#logger.info(message, properties);
+      else if (level === "warning") this.#logger.warning(message, properties);
+      else this.#logger.error(message, properties);
+      return true;
+    }
+    this.#suppressed++;
+    if (this.#timer === undefined) {
+      this.#timer = setTimeout(
+        () => this.#flush(),
+        Math.max(this.#windowStart + 1000 - now, 0),
+      );
+      // The count must never keep the process alive.
+      Deno.unrefTimer(this.#timer);
+    }
+    return false;
+  }
+
+  /** Writes the pending count, if any, and stops the timer. */
+  [Symbol.dispose](): void {
+    this.#flush();
+  }
+
+  #flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#suppressed === 0) return;
+    const count = this.#suppressed;
+    this.#suppressed = 0;
+    this.#logger.warning(
+      `Suppressed {count} ${this.#what} log lines (at most {limit} a second)`,
+      { count, limit: this.#perSecond },
+    );
+  }
+}

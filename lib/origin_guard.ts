@@ -62,21 +62,18 @@ export class OriginGuard {
    * Checks `Host` and `Origin`.
    *
    * @param request The request.
-   * @returns A 403 response when refused, otherwise undefined.
+   * @returns Why the request is refused (the message of a 403, starting with
+   *   "Forbidden"), or undefined when it may go on.
    */
-  check(request: Request): Response | undefined {
+  check(request: Request): string | undefined {
     // HTTP/2 has no Host header: the URL carries the :authority instead.
     const host = request.headers.get("host") || new URL(request.url).host;
     if (this.#loopback && !LOCAL_HOSTNAMES.has(hostnameOf(host))) {
-      return forbidden(
-        `Host "${host}" is not allowed: the runner listens on a loopback address`,
-      );
+      return `Forbidden: Host "${host}" is not allowed: the runner listens on a loopback address`;
     }
     const origin = request.headers.get("origin");
     if (origin !== null && !this.originAllowed(origin, host)) {
-      return forbidden(
-        `Origin "${origin}" is not allowed (see --allow-origin)`,
-      );
+      return `Forbidden: Origin "${origin}" is not allowed (see --allow-origin)`;
     }
     return undefined;
   }
@@ -146,15 +143,4 @@ export class OriginGuard {
       },
     });
   }
-}
-
-function forbidden(message: string): Response {
-  return Response.json(
-    {
-      jsonrpc: "2.0",
-      id: null,
-      error: { code: -32000, message: `Forbidden: ${message}` },
-    },
-    { status: 403 },
-  );
 }

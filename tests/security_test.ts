@@ -10,6 +10,7 @@
 
 import assert from "node:assert/strict";
 import {
+  MAX_SUBPROTOCOLS_EXAMINED,
   presentedTokens,
   TOKEN_QUERY_PARAMETER,
   TokenAuth,
@@ -725,6 +726,187 @@ Deno.test("auth: the token subprotocol is never echoed back", async () => {
   assert.equal(both.headers.get("sec-websocket-protocol"), "mcp");
 });
 
+Deno.test("auth: only the first mcp.auth. subprotocol counts, however many are offered", async () => {
+  const token = newToken();
+  await using runner = await startRunner([
+    "--auth-token",
+    token,
+    "--",
+    ...FIXTURE,
+  ]);
+  const handshake = (protocols: string) =>
+    rawRequest(
+      runner.port,
+      wsHandshake(runner.port, "/", [`Sec-WebSocket-Protocol: ${protocols}`]),
+    );
+  const expectRefused = async (protocols: string, what: string) => {
+    const raw = await handshake(protocols);
+    assert.equal(raw.status, 401, what);
+    assert.match(
+      raw.headers.get("www-authenticate") ?? "",
+      /^Bearer realm="mcp-server-runner", error="invalid_token"/,
+      what,
+    );
+    const body = JSON.parse(raw.body);
+    assert.equal(body.id, null, what);
+    assert.match(body.error.message, /^Unauthorized: /, what);
+  };
+  const wrong = newToken();
+  // The right token after a wrong one is never looked at.
+  await expectRefused(
+    `mcp, mcp.auth.${wrong}, mcp.auth.${token}`,
+    "right token second",
+  );
+  // Short entries: the header must stay under the server's 64 KiB limit.
+  const many = Array.from({ length: 3500 }, (_, i) => `mcp.auth.w${i}`);
+  await expectRefused(["mcp", ...many].join(", "), "3,500 wrong tokens");
+  await expectRefused(
+    ["mcp", ...many, `mcp.auth.${token}`].join(", "),
+    "3,500 wrong tokens, then the right one",
+  );
+  // The right token first: accepted, whatever follows.
+  const first = await handshake(
+    [`mcp.auth.${token}`, "mcp", ...many].join(", "),
+  );
+  assert.equal(first.status, 101);
+  assert.equal(first.headers.get("sec-websocket-protocol"), "mcp");
+  const second = await handshake(`mcp, mcp.auth.${token}, mcp.auth.${wrong}`);
+  assert.equal(second.status, 101);
+  assert.match(
+    runner.stderr(),
+    /Refused GET \/: missing or wrong bearer token: the token sent is not accepted \(401\)/,
+  );
+});
+
+Deno.test("auth: a 401 says how to send the token, with an RFC 6750 challenge", async () => {
+  const token = newToken();
+  await using runner = await startRunner([
+    "--auth-token",
+    token,
+    "--",
+    ...FIXTURE,
+  ]);
+  const howTo =
+    'send the token as "Authorization: Bearer <token>" (WebSocket from a browser: subprotocol mcp.auth.<token>)';
+  const read = async (response: Response) => {
+    const text = await response.text();
+    assert.equal(response.status, 401, text);
+    return {
+      challenge: response.headers.get("www-authenticate"),
+      message: JSON.parse(text).error.message,
+    };
+  };
+  // No credentials (or another scheme): a bare challenge, no error code.
+  for (
+    const headers of [{}, { authorization: `Basic ${btoa("a:b")}` }] as Record<
+      string,
+      string
+    >[]
+  ) {
+    assert.deepEqual(
+      await read(await postMcp(runner.httpUrl, initializeBody(), headers)),
+      {
+        challenge: 'Bearer realm="mcp-server-runner"',
+        message: `Unauthorized: ${howTo}`,
+      },
+    );
+  }
+  // A wrong token: invalid_token, with a description.
+  const wrongToken = {
+    challenge:
+      'Bearer realm="mcp-server-runner", error="invalid_token", error_description="The bearer token is not accepted: send Authorization: Bearer <token>"',
+    message: `Unauthorized: the token is not accepted: ${howTo}`,
+  };
+  assert.deepEqual(
+    await read(
+      await postMcp(runner.httpUrl, initializeBody(), bearer(newToken())),
+    ),
+    wrongToken,
+  );
+  assert.deepEqual(
+    await read(
+      await fetch(`${runner.httpUrl}/sse?${TOKEN_QUERY_PARAMETER}=wrong`, {
+        headers: { accept: "text/event-stream" },
+      }),
+    ),
+    wrongToken,
+  );
+  assert.match(
+    runner.stderr(),
+    /Refused POST \/mcp: missing or wrong bearer token: none was sent \(401\)/,
+  );
+  assert.equal(spawnedChildren(runner), 0);
+});
+
+Deno.test("auth: /.well-known/* gets 404 without a token (no OAuth here); Origin and Host are still checked", async () => {
+  const token = newToken();
+  await using runner = await startRunner([
+    "--auth-token",
+    token,
+    "--",
+    ...FIXTURE,
+  ]);
+  const base = runner.httpUrl;
+  // What OAuth-capable clients (MCP Inspector v2) probe after a 401.
+  for (
+    const path of [
+      "/.well-known/oauth-protected-resource",
+      "/.well-known/oauth-protected-resource/mcp",
+      "/.well-known/oauth-authorization-server",
+      "/.well-known/openid-configuration",
+    ]
+  ) {
+    const response = await fetch(`${base}${path}`, {
+      headers: { origin: "http://localhost:6274" },
+    });
+    const text = await response.text();
+    assert.equal(response.status, 404, `${path}: ${text}`);
+    assert.equal(response.headers.get("www-authenticate"), null);
+    assert.equal(
+      response.headers.get("access-control-allow-origin"),
+      "http://localhost:6274",
+      "a browser client can read it",
+    );
+    const body = JSON.parse(text);
+    assert.equal(body.id, null);
+    assert.equal(body.error.code, -32000);
+    assert.equal(
+      body.error.message,
+      'Not Found: this runner uses a static bearer token, not OAuth: send the token as "Authorization: Bearer <token>" (WebSocket from a browser: subprotocol mcp.auth.<token>)',
+    );
+  }
+  const head = await fetch(`${base}/.well-known/oauth-protected-resource`, {
+    method: "HEAD",
+  });
+  await head.body?.cancel();
+  assert.equal(head.status, 404);
+  // Origin and Host come first.
+  const evilOrigin = await fetch(
+    `${base}/.well-known/oauth-protected-resource`,
+    {
+      headers: { origin: "https://evil.example" },
+    },
+  );
+  await evilOrigin.body?.cancel();
+  assert.equal(evilOrigin.status, 403);
+  const evilHost = await rawRequest(runner.port, [
+    "GET /.well-known/oauth-protected-resource HTTP/1.1",
+    "Host: evil.example",
+    "Connection: close",
+  ]);
+  assert.equal(evilHost.status, 403);
+  // Anything but a GET still needs the token.
+  await expect401(
+    await fetch(`${base}/.well-known/oauth-protected-resource`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    }),
+    "POST /.well-known/...",
+  );
+  assert.equal(spawnedChildren(runner), 0);
+});
+
 Deno.test("auth: a preflight needs no token and starts nothing", async () => {
   const token = newToken();
   await using runner = await startRunner([
@@ -1305,6 +1487,28 @@ Deno.test("presentedTokens reads the header, subprotocol and query forms", () =>
   assert.deepEqual(header("Basic abc"), []);
   assert.deepEqual(header("Bearer a b"), []);
   assert.deepEqual(presentedTokens(new Request("http://127.0.0.1/"), all), []);
+  // Only the first mcp.auth. subprotocol, among the first few entries.
+  const offered = (value: string) =>
+    presentedTokens(
+      new Request("http://127.0.0.1/", {
+        headers: { "sec-websocket-protocol": value },
+      }),
+      { subprotocol: true, query: false },
+    );
+  assert.deepEqual(offered("mcp, mcp.auth.a, mcp.auth.b"), ["a"]);
+  assert.deepEqual(offered("mcp.auth.a,mcp.auth.b,mcp.auth.c"), ["a"]);
+  assert.deepEqual(
+    offered(
+      [...Array(MAX_SUBPROTOCOLS_EXAMINED).fill("x"), "mcp.auth.a"].join(),
+    ),
+    [],
+  );
+  assert.deepEqual(
+    offered(
+      [...Array(MAX_SUBPROTOCOLS_EXAMINED - 1).fill("x"), "mcp.auth.a"].join(),
+    ),
+    ["a"],
+  );
 });
 
 // ---------------------------------------------------------------------------
