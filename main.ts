@@ -20,7 +20,11 @@ import { Metrics } from "./lib/metrics.ts";
 import { OrphanGuard } from "./lib/orphan_guard.ts";
 import { isLoopback } from "./lib/origin_guard.ts";
 import { SessionSet } from "./lib/session_set.ts";
-import { findProgram } from "./lib/which.ts";
+import {
+  findInterpreterProblem,
+  findProgram,
+  type InterpreterProblem,
+} from "./lib/which.ts";
 
 /** The runner's version, from deno.json. */
 export const VERSION: string = denoConfig.version;
@@ -97,13 +101,30 @@ export async function main(args: string[]): Promise<number> {
   configureLogging({ level: config.logLevel, format: config.logFormat });
   const log = logger();
 
+  if (config.authTokenOnCommandLine) {
+    log.warning(
+      "An auth token was given with --auth-token: every local user can read it in the process list (ps); use --auth-token-file or the AUTH_TOKEN environment variable instead",
+    );
+  }
+
   const cwd = Deno.cwd();
-  const resolve = () =>
-    findProgram(config.program, {
-      path: config.childEnv.PATH ?? config.childEnv.Path,
-      pathExt: config.childEnv.PATHEXT,
-      cwd,
-    });
+  const lookup = {
+    path: config.childEnv.PATH ?? config.childEnv.Path,
+    pathExt: config.childEnv.PATHEXT,
+    cwd,
+  };
+  const resolve = () => findProgram(config.program, lookup);
+  // Where the program is, and what stops its #! interpreter from running.
+  const inspect = async (): Promise<{
+    path: string | undefined;
+    problem: InterpreterProblem | undefined;
+  }> => {
+    const path = await resolve();
+    const problem = path === undefined
+      ? undefined
+      : await findInterpreterProblem(path, lookup);
+    return { path, problem };
+  };
   const resolved = await resolve();
   if (resolved === undefined) {
     const source = args.includes("--") || !Deno.env.get("PROGRAM")
@@ -198,8 +219,15 @@ export async function main(args: string[]): Promise<number> {
     logger: logger(),
     auth,
     metrics,
-    ready: async () => (await resolve()) !== undefined,
+    notReady: async () => {
+      const { path, problem } = await inspect();
+      if (path === undefined) return "the MCP server's program cannot be found";
+      return problem === undefined
+        ? undefined
+        : `the MCP server cannot start: ${problem.message}`;
+    },
   });
+  const startupProblem = await findInterpreterProblem(resolved, lookup);
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     server = Deno.serve(
@@ -207,11 +235,20 @@ export async function main(args: string[]): Promise<number> {
         hostname: config.host,
         port: config.port,
         ...(tls ?? {}),
+        // A request whose handling throws: logged by the runner's logger
+        // (no stack trace on Deno's default printer), answered with a 500.
+        onError: handler.onError,
         onListen: ({ hostname, port }) => {
           const base = `${urlHost(hostname)}:${port}`;
           const ws = tls ? "wss" : "ws";
           const http = tls ? "https" : "http";
           const command = [config.program, ...config.args].join(" ");
+          if (startupProblem !== undefined) {
+            log.warning(
+              "Every session will fail: the MCP server cannot start: {problem}; /readyz reports not ready",
+              { problem: startupProblem.message },
+            );
+          }
           if (log.isEnabledFor("info")) {
             log.info(
               `Listening on ${ws}://{base}/ (Streamable HTTP: ${http}://{base}${MCP_PATH}, SSE: ${http}://{base}${SSE_PATH}, health: ${http}://{base}/healthz), serving {command}`,

@@ -35,6 +35,11 @@ export interface McpChildOptions {
   /** Told about the child's process group while it lives. */
   guard?: OrphanGuard | undefined;
   /**
+   * Called once when a write to the child's stdin fails (it closed its
+   * stdin or exited): nothing more can be delivered to it.
+   */
+  onWriteError?: (error: unknown) => void;
+  /**
    * Working directory.
    *
    * @default {the runner's}
@@ -62,7 +67,7 @@ export class McpChild {
   readonly status: Promise<Deno.CommandStatus>;
   /** Raw stdout. Read it exactly once (ChildBridge splits it into lines). */
   readonly stdout: ReadableStream<Uint8Array>;
-  /** Resolves when stderr has been read to its end. */
+  /** Resolves when stderr has been read to its end, or abandoned. */
   readonly stderrDone: Promise<void>;
 
   #process: Deno.ChildProcess;
@@ -72,7 +77,10 @@ export class McpChild {
   #batchDone: PromiseWithResolvers<void> | undefined;
   #flushing: Promise<void> | undefined;
   #stdinClosed = false;
-  #exited = false;
+  #writeFailed = false;
+  #onWriteError: ((error: unknown) => void) | undefined;
+  #stderrAbort = new AbortController();
+  #logger: Logger;
   #stopping: Promise<StopResult> | undefined;
   #guard: OrphanGuard | undefined;
 
@@ -85,10 +93,9 @@ export class McpChild {
     this.#process = process;
     this.pid = process.pid;
     this.#guard = options.guard;
-    this.status = process.status.then((status) => {
-      this.#exited = true;
-      return status;
-    });
+    this.#logger = options.logger;
+    this.#onWriteError = options.onWriteError;
+    this.status = process.status;
     this.#writer = process.stdin.getWriter();
     // A failed write surfaces through write(); keep closed() from being unhandled.
     this.#writer.closed.catch(() => {});
@@ -97,6 +104,7 @@ export class McpChild {
       process.stderr,
       options.logger,
       options.session ?? "",
+      this.#stderrAbort.signal,
     );
   }
 
@@ -129,25 +137,32 @@ export class McpChild {
     return this.#queuedBytes;
   }
 
-  /** Whether the process has exited. */
-  get exited(): boolean {
-    return this.#exited;
+  /**
+   * Whether the child's stdin can still take messages: not closed by the
+   * runner, and no write has failed.
+   */
+  get writable(): boolean {
+    return !this.#stdinClosed && !this.#writeFailed;
   }
 
   /**
-   * Writes bytes to the child's stdin, in call order.
+   * Writes bytes to the child's stdin, in call order. The returned promise
+   * is handled already: a caller that does not await it loses nothing, since
+   * a failed write is also reported to `onWriteError`.
    *
    * @param bytes One or more complete lines.
-   * @returns Resolves once the pipe has taken the bytes.
-   * @throws {Deno.errors.BrokenPipe} If the child has gone.
+   * @returns Resolves once the pipe has taken the bytes; rejects with
+   *   `Deno.errors.BrokenPipe` when the child's stdin is closed.
    */
   write(bytes: Uint8Array): Promise<void> {
-    if (this.#stdinClosed) {
-      return Promise.reject(
+    if (!this.writable) {
+      const refused = Promise.reject(
         new Deno.errors.BrokenPipe(
-          "Cannot write to MCP server: stdin is closed",
+          "Cannot write to MCP server: its stdin is closed",
         ),
       );
+      refused.catch(() => {});
+      return refused;
     }
     this.#queuedBytes += bytes.length;
     this.#batch.push(bytes);
@@ -184,11 +199,19 @@ export class McpChild {
         done.resolve();
       } catch (error) {
         done.reject(error);
+        this.#failWrites(error);
       } finally {
         this.#queuedBytes -= length;
       }
     }
     this.#flushing = undefined;
+  }
+
+  /** After a failed write: refuse the rest, and say so once. */
+  #failWrites(error: unknown): void {
+    if (this.#writeFailed) return;
+    this.#writeFailed = true;
+    this.#onWriteError?.(error);
   }
 
   /** Closes stdin: the polite request to exit. Safe to call twice. */
@@ -238,6 +261,15 @@ export class McpChild {
     const status = await this.status;
     await this.#stopGroup(graceMs);
     this.#guard?.untrack(this.pid);
+    // A helper that left the process group (setsid, a detached spawn) can
+    // hold stderr open for ever: after the grace period it is no longer read.
+    if (!await settlesWithin(this.stderrDone, graceMs)) {
+      this.#logger.warning(
+        "MCP server {program} (pid {pid}) exited, but a process outside its process group still holds its stderr: no longer reading it",
+        { program: this.command, pid: this.pid },
+      );
+      this.#stderrAbort.abort();
+    }
     return { status, stage };
   }
 
@@ -280,6 +312,7 @@ async function drainStderr(
   stderr: ReadableStream<Uint8Array>,
   logger: Logger,
   session: string,
+  signal: AbortSignal,
 ): Promise<void> {
   const decoder = new TextDecoder();
   // A flooding child must not flood the log: at most this many lines a
@@ -303,6 +336,7 @@ async function drainStderr(
     for await (
       const line of stderr.pipeThrough(
         new LineStream({ maxLineBytes: MAX_STDERR_LINE_BYTES }),
+        { signal },
       )
     ) {
       const now = Date.now();
@@ -333,7 +367,9 @@ async function drainStderr(
       }
     }
   } catch (error) {
-    logger.debug("Cannot read stderr: {error}", { error });
+    if (!signal.aborted) {
+      logger.debug("Cannot read stderr: {error}", { error });
+    }
   }
   reportSuppressed();
 }

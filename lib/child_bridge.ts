@@ -14,13 +14,14 @@ import {
   type CheckedMessage,
   ErrorCode,
   errorResponse,
-  idKey,
   idsAtEdges,
-  type JsonRpcId,
+  joinBatch,
+  MAX_BATCH_ERRORS,
 } from "./jsonrpc.ts";
 import { LineOverflow, LineSplitter } from "./line_stream.ts";
 import type { Metrics } from "./metrics.ts";
 import type { OrphanGuard } from "./orphan_guard.ts";
+import { type PendingRequest, PendingRequests } from "./pending_requests.ts";
 
 /** Where a bridge sends what the child says. */
 export interface BridgeTarget {
@@ -117,18 +118,27 @@ export interface ChildBridgeOptions extends ChildSpec {
   ready?: Promise<void>;
 }
 
+/** A request that was not forwarded, and its error response. */
+export interface Refusal {
+  /**
+   * The request; undefined when the whole message was refused with one
+   * error (more than `MAX_BATCH_ERRORS` requests of a batch refused).
+   */
+  request: CheckedMessage | undefined;
+  /** The error response to send back. */
+  error: string;
+}
+
 /** The outcome of {@linkcode ChildBridge.forward}. */
 export interface ForwardResult {
-  /** Error responses for requests that were refused (too many in flight). */
-  refused: string[];
+  /** Requests that were not forwarded, in order, with their errors. */
+  refused: readonly Refusal[];
 }
 
 const encoder = new TextEncoder();
 
 /** The result of a forward that refused nothing (shared: never mutated). */
-const ACCEPTED: ForwardResult = Object.freeze({
-  refused: Object.freeze([]) as unknown as string[],
-});
+const ACCEPTED: ForwardResult = Object.freeze({ refused: Object.freeze([]) });
 
 /**
  * Describes an exit status: `code 3` or `signal SIGKILL`.
@@ -158,7 +168,7 @@ export class ChildBridge {
   #options: ChildBridgeOptions;
   #target: BridgeTarget;
   #log: Logger;
-  #pending = new Map<string, { id: JsonRpcId; at: number }>();
+  #pending = new PendingRequests();
   #startedAt = Date.now();
   #in = 0;
   #out = 0;
@@ -166,6 +176,7 @@ export class ChildBridge {
   #pumping: Promise<void>;
   #closed: Promise<StopResult> | undefined;
   #debug: boolean;
+  #access: boolean;
 
   private constructor(
     child: McpChild,
@@ -177,6 +188,7 @@ export class ChildBridge {
     this.#target = target;
     this.#log = options.logger;
     this.#debug = options.logger.isEnabledFor("debug");
+    this.#access = options.logger.isEnabledFor("info");
     this.#pumping = this.#pump(options.ready ?? Promise.resolve());
   }
 
@@ -190,8 +202,20 @@ export class ChildBridge {
    */
   static spawn(options: ChildBridgeOptions, target: BridgeTarget): ChildBridge {
     let child: McpChild;
+    // The child reports a failed write to the bridge made just below.
+    const made: { bridge?: ChildBridge } = {};
+    const stopOnWriteError = (error: unknown) => {
+      if (made.bridge !== undefined) made.bridge.#writeFailed(error);
+    };
     try {
-      child = ChildBridge.#spawnChild(options);
+      child = McpChild.spawn(options.program, {
+        args: options.args,
+        env: options.env,
+        logger: options.logger,
+        session: options.session,
+        guard: options.guard,
+        onWriteError: stopOnWriteError,
+      });
     } catch (error) {
       options.metrics?.childSpawned("failed");
       options.logger.error(
@@ -211,22 +235,18 @@ export class ChildBridge {
       program: options.program,
       pid: child.pid,
     });
-    return new ChildBridge(child, options, target);
-  }
-
-  static #spawnChild(options: ChildBridgeOptions): McpChild {
-    return McpChild.spawn(options.program, {
-      args: options.args,
-      env: options.env,
-      logger: options.logger,
-      session: options.session,
-      guard: options.guard,
-    });
+    made.bridge = new ChildBridge(child, options, target);
+    return made.bridge;
   }
 
   /** Bytes written to the child's stdin and not read by it yet. */
   get queuedBytes(): number {
     return this.child.queuedBytes;
+  }
+
+  /** How many requests wait for the MCP server's answer. */
+  get inFlight(): number {
+    return this.#pending.size;
   }
 
   /**
@@ -242,54 +262,115 @@ export class ChildBridge {
 
   /**
    * Writes a checked client message (or batch) to the child and remembers
-   * its requests. When the requests would exceed `maxInFlight`, nothing is
-   * written and each request gets an error response instead.
+   * its requests. A request is refused instead, with an error response, when
+   * the child no longer takes input, when its id is already in flight in
+   * this session (-32600), or when it would exceed `maxInFlight` (-32000).
+   * The rest of a batch is forwarded.
    *
    * @param text The message, one line.
-   * @param messages What it contains.
-   * @returns Refusals to send back to the client, one per request, in order.
+   * @param messages What it contains (batch entries with their `text`).
+   * @returns The refused requests with their errors, in order.
    */
   forward(text: string, messages: CheckedMessage[]): ForwardResult {
-    let requests = 0;
-    for (const message of messages) if (message.kind === "request") requests++;
-    if (
-      requests > 0 && this.#pending.size + requests > this.#options.maxInFlight
-    ) {
-      return {
-        refused: messages.filter((m) => m.kind === "request").map((request) =>
-          errorResponse(
-            request.id,
-            ErrorCode.ServerError,
-            `Cannot forward request: ${this.#options.maxInFlight} requests are already waiting for the MCP server`,
-          )
-        ),
-      };
+    if (!this.child.writable || this.#closing) {
+      this.#log.debug(
+        "Session {session}: not forwarded ({count} messages): the MCP server no longer reads its input",
+        { session: this.#options.session, count: messages.length },
+      );
     }
-    if (requests > 0) {
-      const at = performance.now();
-      for (const message of messages) {
-        if (message.kind !== "request") continue;
-        const id = message.id as JsonRpcId;
-        this.#pending.set(idKey(id), { id, at });
-      }
+    const refused = this.#refusals(messages);
+    let line = text;
+    let forwarded = messages;
+    if (!this.child.writable || this.#closing) return refused;
+    if (refused !== ACCEPTED) {
+      if (refused.refused[0]?.request === undefined) return refused;
+      const dropped = new Set(refused.refused.map((r) => r.request));
+      forwarded = messages.filter((m) => !dropped.has(m));
+      if (forwarded.length === 0) return refused;
+      line = joinBatch(forwarded);
     }
-    const bytes = encoder.encode(text + "\n");
-    this.#in += messages.length;
+    const at = performance.now();
+    for (const message of forwarded) {
+      if (message.kind === "request") this.#pending.add(message, at);
+    }
+    const bytes = encoder.encode(line + "\n");
+    this.#in += forwarded.length;
     this.#options.metrics?.clientToChild(
       this.#options.transport,
-      messages.length,
+      forwarded.length,
       bytes.length,
     );
     if (this.#debug) {
       this.#log.debug("Session {session} <- {message}", {
         session: this.#options.session,
-        message: text,
+        message: line,
       });
     }
-    // A failed write means the child has gone: its exit answers the pending
-    // requests (McpChild handles the rejection once per batch).
+    // The promise is handled inside McpChild; a failed write reaches
+    // #writeFailed, which stops the child, and its exit answers the requests.
     void this.child.write(bytes);
-    return ACCEPTED;
+    return refused;
+  }
+
+  /** The requests of a message that must not be forwarded, with errors. */
+  #refusals(messages: CheckedMessage[]): ForwardResult {
+    const gone = !this.child.writable || this.#closing;
+    let requests = 0;
+    for (const message of messages) if (message.kind === "request") requests++;
+    if (requests === 0) return ACCEPTED;
+    if (
+      !gone && requests === 1 && messages.length === 1 &&
+      !this.#pending.has(messages[0]!.key!) &&
+      this.#pending.size < this.#options.maxInFlight
+    ) return ACCEPTED;
+    const refused: Refusal[] = [];
+    const seen = new Set<string>();
+    let room = this.#options.maxInFlight - this.#pending.size;
+    for (const message of messages) {
+      if (message.kind !== "request") continue;
+      const key = message.key!;
+      let code: number = ErrorCode.ServerError;
+      let reason: string | undefined;
+      if (gone) {
+        reason =
+          "Cannot forward request: the MCP server no longer reads its input (it closed its stdin or is exiting)";
+      } else if (this.#pending.has(key) || seen.has(key)) {
+        code = ErrorCode.InvalidRequest;
+        reason = `Invalid Request: id ${key} is already in flight`;
+      } else if (room <= 0) {
+        reason =
+          `Cannot forward request: ${this.#options.maxInFlight} requests are already waiting for the MCP server`;
+      }
+      seen.add(key);
+      if (reason === undefined) {
+        room--;
+        continue;
+      }
+      this.#logRequest(message.method!, message.name, 0, `error ${code}`);
+      refused.push({
+        request: message,
+        error: errorResponse(key, code, reason),
+      });
+    }
+    if (refused.length === 0) return ACCEPTED;
+    if (refused.length > MAX_BATCH_ERRORS) {
+      // One error for the message, never one per entry.
+      return {
+        refused: [{
+          request: undefined,
+          error: errorResponse(
+            null,
+            ErrorCode.ServerError,
+            `Cannot forward batch: ${refused.length} of its requests were refused (${
+              refused[0]!.error.includes("already in flight")
+                ? "ids already in flight"
+                : "the MCP server cannot take them"
+            }); nothing was forwarded`,
+          ),
+        }],
+      };
+    }
+    return { refused };
   }
 
   /**
@@ -298,26 +379,38 @@ export class ChildBridge {
    *
    * @param reason Why, after "Cannot complete request: ".
    * @param data Extra error data.
-   * @param send Delivers one error response for the request `id`.
+   * @param send Delivers one error response for the request whose id is
+   *   written `key`.
    * @returns How many requests were answered.
    */
   failPending(
     reason: string,
     data: unknown,
-    send: (id: JsonRpcId, response: string) => void,
+    send: (key: string, response: string) => void,
   ): number {
     const message = `Cannot complete request: ${reason}`;
-    const count = this.#pending.size;
-    for (const { id } of this.#pending.values()) {
-      send(id, errorResponse(id, ErrorCode.ServerError, message, data));
+    const all = this.#pending.clear();
+    const now = performance.now();
+    for (const pending of all) {
+      this.#logRequest(
+        pending.method,
+        pending.name,
+        now - pending.at,
+        `error ${ErrorCode.ServerError}`,
+      );
+      send(
+        pending.key,
+        errorResponse(pending.key, ErrorCode.ServerError, message, data),
+      );
     }
-    this.#pending.clear();
-    return count;
+    return all.length;
   }
 
   /**
    * Stops the child (stdin EOF, SIGTERM, SIGKILL) and waits until its stdout
-   * and stderr are read to the end. Safe to call more than once.
+   * and stderr are read to the end, or abandoned after the grace period when
+   * a process outside the child's group holds them. Safe to call more than
+   * once.
    *
    * @returns How the child ended.
    */
@@ -358,9 +451,41 @@ export class ChildBridge {
     this.child.killNow();
   }
 
+  /** A write to the child failed: it takes no more input, so it is stopped. */
+  #writeFailed(error: unknown): void {
+    if (this.#closing) return;
+    this.#log.warning(
+      "Session {session}: cannot write to the MCP server ({error}): stopping it",
+      { session: this.#options.session, error: String(error) },
+    );
+    void this.child.stop(this.#options.shutdownGraceMs);
+  }
+
+  /** One access line per request: what, how long, and how it ended. */
+  #logRequest(
+    method: string,
+    name: string | undefined,
+    ms: number,
+    outcome: string,
+  ): void {
+    if (!this.#access) return;
+    this.#log.info(
+      "Request: session={session} transport={transport} method={method} name={name} duration_ms={duration} outcome={outcome}",
+      {
+        session: this.#options.session,
+        transport: this.#options.transport,
+        method,
+        name: name ?? "",
+        duration: Math.round(ms * 1000) / 1000,
+        outcome,
+      },
+    );
+  }
+
   async #pump(ready: Promise<void>): Promise<void> {
     const child = this.child;
     const session = this.#options.session;
+    const grace = this.#options.shutdownGraceMs;
     const decoder = new TextDecoder();
     // Stdout is split here rather than through a TransformStream: one read
     // per chunk, and every line of that chunk handled in turn.
@@ -370,15 +495,22 @@ export class ChildBridge {
     const lines: (Uint8Array | LineOverflow)[] = [];
     const collect = (line: Uint8Array | LineOverflow) => lines.push(line);
     const reader = child.stdout.getReader();
+    const pipes = new PipeDeadline(reader);
     // A leader that exits while a grandchild keeps stdout open would hide
-    // the exit: stop what is left of the group so that stdout ends.
-    child.status.then(() => {
-      if (!this.#closing) void child.stop(this.#options.shutdownGraceMs);
+    // the exit: stop what is left of the group so that stdout ends, and if a
+    // process outside the group still holds it, stop reading it after the
+    // grace period.
+    child.status.then(() => child.stop(grace)).then(() => {
+      pipes.arm(grace, () =>
+        this.#log.warning(
+          "Session {session}: MCP server exited, but a process outside its process group still holds its stdout: no longer reading it",
+          { session },
+        ));
     });
     await ready;
     try {
       while (true) {
-        const { value, done } = await reader.read();
+        const { value, done } = await pipes.read();
         if (done) splitter.end(collect);
         else splitter.push(value, collect);
         for (const line of lines) {
@@ -398,10 +530,11 @@ export class ChildBridge {
         },
       );
     } finally {
+      pipes.disarm();
       reader.releaseLock();
     }
     if (this.#closing) return;
-    const { status } = await child.stop(this.#options.shutdownGraceMs);
+    const { status } = await child.stop(grace);
     if (this.#closing) return;
     const how = describeExit(status);
     this.#log.warning("Session {session}: MCP server exited with {how}", {
@@ -449,14 +582,18 @@ export class ChildBridge {
     }
     const metrics = this.#options.metrics;
     for (const message of messages) {
-      if (message.kind !== "response" || message.id === null) continue;
-      const key = idKey(message.id);
-      const pending = this.#pending.get(key);
+      if (message.kind !== "response" || message.key === undefined) continue;
+      const pending = this.#pending.take(message.key);
       if (pending === undefined) continue;
-      this.#pending.delete(key);
-      metrics?.observeLatency(
-        this.#options.transport,
-        performance.now() - pending.at,
+      // Routed by the request's id as the client wrote it.
+      message.key = pending.key;
+      const ms = performance.now() - pending.at;
+      metrics?.observeLatency(this.#options.transport, ms);
+      this.#logRequest(
+        pending.method,
+        pending.name,
+        ms,
+        message.errorCode === undefined ? "ok" : `error ${message.errorCode}`,
       );
     }
     this.#out += messages.length;
@@ -491,21 +628,96 @@ export class ChildBridge {
       decoder.decode(overflow.head),
       decoder.decode(overflow.tail),
     );
-    const id = candidates.find((candidate) =>
-      this.#pending.has(idKey(candidate))
-    );
-    if (id === undefined) return this.#target.unroutable(overflow.size);
+    let pending: PendingRequest | undefined;
+    for (const candidate of candidates) {
+      pending = this.#pending.take(candidate);
+      if (pending !== undefined) break;
+    }
+    if (pending === undefined) return this.#target.unroutable(overflow.size);
     // The request is answered with an error, routed like any response.
-    this.#pending.delete(idKey(id));
+    this.#logRequest(
+      pending.method,
+      pending.name,
+      performance.now() - pending.at,
+      `error ${ErrorCode.ServerError}`,
+    );
     const response = errorResponse(
-      id,
+      pending.key,
       ErrorCode.ServerError,
       `Cannot deliver response: it is ${overflow.size} bytes, over the limit of ${max} bytes (--max-message-bytes)`,
     );
     return this.#target.deliver(response, [{
       kind: "response",
-      id,
+      id: JSON.parse(pending.key),
+      key: pending.key,
       method: undefined,
+      errorCode: ErrorCode.ServerError,
     }]);
+  }
+}
+
+const DONE: ReadableStreamReadResult<Uint8Array> = Object.freeze({
+  done: true,
+}) as ReadableStreamReadResult<Uint8Array>;
+
+/**
+ * Reads a child's stdout until its end, or, once armed after the child has
+ * exited, until the grace period is over and nothing more is waiting to be
+ * read: a process outside the child's group that holds the pipe must not
+ * hold the session for ever. What was already written is still read.
+ */
+class PipeDeadline {
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #expired = false;
+  #reading = false;
+  #onAbandon: (() => void) | undefined;
+  #finished = false;
+
+  constructor(reader: ReadableStreamDefaultReader<Uint8Array>) {
+    this.#reader = reader;
+  }
+
+  /** Starts the grace period; `onAbandon` is told if the pipe is given up. */
+  arm(graceMs: number, onAbandon: () => void): void {
+    if (this.#finished || this.#timer !== undefined) return;
+    this.#onAbandon = onAbandon;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#expired = true;
+      if (this.#reading) this.#abandon();
+    }, graceMs);
+  }
+
+  /** Stops the timer (the pipe ended). */
+  disarm(): void {
+    this.#finished = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Reads the next chunk; ends the stream once expired and idle. */
+  async read(): Promise<ReadableStreamReadResult<Uint8Array>> {
+    const next = this.#reader.read();
+    if (!this.#expired) {
+      this.#reading = true;
+      try {
+        return await next;
+      } finally {
+        this.#reading = false;
+      }
+    }
+    // Expired: a chunk already queued wins the race; else the pipe is idle.
+    const result = await Promise.race([next, Promise.resolve(DONE)]);
+    if (result !== DONE) return result;
+    this.#abandon();
+    return DONE;
+  }
+
+  #abandon(): void {
+    if (this.#onAbandon === undefined) return;
+    this.#onAbandon();
+    this.#onAbandon = undefined;
+    this.#reader.cancel().catch(() => {});
   }
 }

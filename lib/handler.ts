@@ -8,13 +8,14 @@
  * @module
  */
 
-import type { Logger } from "./log.ts";
+import { type Logger, RateLimitedLog } from "./log.ts";
 import {
   type ChildSpec,
   childSpecOf,
   type DeliveryLimits,
 } from "./child_bridge.ts";
-import type { TokenAuth } from "./auth.ts";
+import { TOKEN_HOW_TO, type TokenAuth } from "./auth.ts";
+import { BodyBudget } from "./body_budget.ts";
 import type { Metrics } from "./metrics.ts";
 import { httpError } from "./http_reply.ts";
 import { LEGACY_MESSAGE_PATH, LegacySseEndpoint } from "./legacy_sse.ts";
@@ -37,8 +38,38 @@ export const RESERVED_PATHS: ReadonlySet<string> = new Set([
   LEGACY_MESSAGE_PATH,
 ]);
 
+/**
+ * Request bodies of the largest size that may be read at once; more get 503
+ * and Retry-After.
+ */
+export const BODY_BUDGET_MESSAGES = 4;
+
 /** The WebSocket subprotocol of MCP clients. */
 export const MCP_SUBPROTOCOL = "mcp";
+
+/**
+ * Most refusals logged per second (the rest are counted in one warning), so
+ * that a flood of bad requests cannot flood the log.
+ */
+export const REFUSAL_LOG_LINES_PER_SECOND = 20;
+
+/** Most request errors logged per second (the rest are counted). */
+export const ERROR_LOG_LINES_PER_SECOND = 10;
+
+/** Where OAuth clients look for metadata (RFC 8414, RFC 9728). */
+const WELL_KNOWN_PREFIX = "/.well-known/";
+
+/** A refusal: the status and message sent, and the reason logged. */
+interface Refusal {
+  /** HTTP status. */
+  status: number;
+  /** The JSON-RPC error message, starting with the status text. */
+  message: string;
+  /** Extra response headers. */
+  headers?: Record<string, string>;
+  /** For the log, when it differs from the message. */
+  reason?: string;
+}
 
 /** Options for {@linkcode RunnerHandler}. */
 export interface HandlerOptions extends ChildSpec, DeliveryLimits {
@@ -61,11 +92,12 @@ export interface HandlerOptions extends ChildSpec, DeliveryLimits {
   /** Counts and latencies, served at `/metrics`. */
   metrics?: Metrics | undefined;
   /**
-   * Whether a child can be started now (program resolvable), for `/readyz`.
+   * Why a child cannot be started now (program or its `#!` interpreter
+   * missing), for `/readyz`; undefined when it can.
    *
-   * @default {() => Promise.resolve(true)}
+   * @default {() => Promise.resolve(undefined)}
    */
-  ready?: () => Promise<boolean>;
+  notReady?: () => Promise<string | undefined>;
 }
 
 /** The runner's request handler. Dispose it to stop its timers. */
@@ -76,6 +108,8 @@ export class RunnerHandler implements Disposable {
   #legacy: LegacySseEndpoint;
   #startedAt = Date.now();
   #counter = 0;
+  #refusals: RateLimitedLog;
+  #errors: RateLimitedLog;
 
   /**
    * Creates the handler.
@@ -88,12 +122,24 @@ export class RunnerHandler implements Disposable {
       listenHost: options.listenHost,
       allowOrigins: options.allowOrigins,
     });
+    this.#refusals = new RateLimitedLog(options.logger, {
+      perSecond: REFUSAL_LOG_LINES_PER_SECOND,
+      what: "refusal",
+    });
+    this.#errors = new RateLimitedLog(options.logger, {
+      perSecond: ERROR_LOG_LINES_PER_SECOND,
+      what: "request error",
+    });
     const shared = {
       ...childSpecOf(options),
       sendTimeoutMs: options.sendTimeoutMs,
       sendBufferBytes: options.sendBufferBytes,
       sessions: options.sessions,
       metrics: options.metrics,
+      // Request bodies being read at once, on every endpoint together.
+      bodyBudget: new BodyBudget(
+        BODY_BUDGET_MESSAGES * options.maxMessageBytes,
+      ),
     };
     this.#http = new StreamableHttpEndpoint({
       ...shared,
@@ -117,7 +163,19 @@ export class RunnerHandler implements Disposable {
     request: Request,
     info: Deno.ServeHandlerInfo,
   ): Promise<Response> => {
-    const url = new URL(request.url);
+    const url = URL.parse(request.url);
+    if (url === null) {
+      // A Host the URL parser rejects ("[::1]x", "localhost:evil"), or the
+      // same in an absolute request target.
+      await request.body?.cancel();
+      return this.#refuse(request, {
+        status: 400,
+        message:
+          `Bad Request: the Host header is not a valid host[:port], received "${
+            clip(authorityOf(request.url), 100)
+          }"`,
+      });
+    }
     const upgrade =
       request.headers.get("upgrade")?.toLowerCase() === "websocket";
     if (url.pathname === "/healthz" && !upgrade) return this.#health(request);
@@ -125,19 +183,30 @@ export class RunnerHandler implements Disposable {
       return await this.#ready(request);
     }
     const metrics = this.#options.metrics;
-    const refused = this.#guard.check(request);
-    if (refused) {
+    const forbidden = this.#guard.check(request);
+    if (forbidden !== undefined) {
       metrics?.refused("origin");
-      this.#options.logger.warning("Refused {method} {path}: {reason}", {
-        method: request.method,
-        path: url.pathname,
-        reason: (await refused.clone().json()).error.message,
-      });
       await request.body?.cancel();
-      return refused;
+      return this.#refuse(request, { status: 403, message: forbidden });
     }
     if (request.method === "OPTIONS" && !upgrade) {
       return this.#guard.preflight(request);
+    }
+    if (
+      url.pathname.startsWith(WELL_KNOWN_PREFIX) && !upgrade &&
+      (request.method === "GET" || request.method === "HEAD")
+    ) {
+      // OAuth clients probe for metadata after a 401; a 404 without a token
+      // tells them there is none, instead of another 401.
+      return this.#guard.withCors(
+        request,
+        this.#refuse(request, {
+          status: 404,
+          message: this.#options.auth
+            ? `Not Found: this runner uses a static bearer token, not OAuth: ${TOKEN_HOW_TO}`
+            : "Not Found: this runner uses no OAuth, and requires no token here",
+        }),
+      );
     }
     let principal = "anonymous";
     if (this.#options.auth) {
@@ -145,21 +214,17 @@ export class RunnerHandler implements Disposable {
       // two may carry the token in a subprotocol or the query string.
       const browserForms = upgrade ||
         (url.pathname === SSE_PATH && request.method === "GET");
-      const result = await this.#options.auth.authenticate(request, {
+      const result = await this.#options.auth.identify(request, {
         subprotocol: upgrade,
         query: browserForms,
       });
-      if (result instanceof Response) {
+      if (typeof result !== "string") {
         metrics?.refused("auth");
-        this.#options.logger.warning(
-          "Refused {method} {path}: missing or wrong bearer token",
-          {
-            method: request.method,
-            path: url.pathname,
-          },
-        );
         await request.body?.cancel();
-        return this.#guard.withCors(request, result);
+        return this.#guard.withCors(
+          request,
+          this.#refuse(request, { status: 401, ...result }),
+        );
       }
       principal = result;
     }
@@ -177,40 +242,89 @@ export class RunnerHandler implements Disposable {
       response = await this.#legacy.message(request, principal);
     } else {
       await request.body?.cancel();
-      response = httpError(
-        426,
-        `Upgrade Required: connect with a WebSocket (subprotocol "mcp"), or use Streamable HTTP at ${MCP_PATH} or HTTP+SSE at ${SSE_PATH}`,
-        { upgrade: "websocket" },
-      );
+      response = this.#refuse(request, {
+        status: 426,
+        message:
+          `Upgrade Required: connect with a WebSocket (subprotocol "mcp"), or use Streamable HTTP at ${MCP_PATH} or HTTP+SSE at ${SSE_PATH}`,
+        headers: { upgrade: "websocket" },
+      });
     }
     return this.#guard.withCors(request, response);
   };
 
-  /** Stops the idle reaper. */
+  /**
+   * Answers a request whose handling threw, as `Deno.serve`'s `onError`:
+   * the error is logged on one line, without its stack trace and
+   * rate-limited, and the client gets a 500 with a JSON-RPC error body.
+   *
+   * @param error What the handler threw.
+   * @returns The 500 response.
+   */
+  onError = (error: unknown): Response => {
+    this.#errors.log("error", "Cannot handle a request: {error}", {
+      error: errorText(error),
+    });
+    return httpError(
+      500,
+      "Internal Server Error: the runner could not handle this request (its log says why)",
+    );
+  };
+
+  /** Stops the idle reaper and writes pending counts of suppressed lines. */
   [Symbol.dispose](): void {
     this.#http[Symbol.dispose]();
+    this.#refusals[Symbol.dispose]();
+    this.#errors[Symbol.dispose]();
+  }
+
+  /**
+   * Logs a refusal (rate-limited) and builds its response.
+   *
+   * @param request The refused request.
+   * @param refusal Status, message, headers and the reason to log.
+   * @returns The response.
+   */
+  #refuse(request: Request, refusal: Refusal): Response {
+    this.#refusals.log("info", "Refused {method} {path}: {reason} ({status})", {
+      method: clip(request.method, 20),
+      path: clip(pathOf(request.url), 200),
+      reason: refusal.reason ?? refusal.message,
+      status: refusal.status,
+    });
+    return httpError(refusal.status, refusal.message, refusal.headers);
   }
 
   async #ready(request: Request): Promise<Response> {
     if (request.method !== "GET" && request.method !== "HEAD") {
-      return httpError(405, "Method Not Allowed: use GET", {
-        allow: "GET, HEAD",
+      return this.#refuse(request, {
+        status: 405,
+        message: "Method Not Allowed: use GET",
+        headers: { allow: "GET, HEAD" },
       });
     }
-    if (this.#options.sessions.stopping) {
+    const sessions = this.#options.sessions;
+    if (sessions.stopping) {
       return Response.json({ status: "stopping" }, { status: 503 });
     }
-    const ready = await (this.#options.ready?.() ?? Promise.resolve(true));
-    return ready ? Response.json({ status: "ready" }) : Response.json({
-      status: "not ready",
-      reason: "the MCP server's program cannot be found",
-    }, { status: 503 });
+    if (sessions.full) {
+      return Response.json({
+        status: "at capacity",
+        reason:
+          "every session slot is taken and no session is idle (--max-sessions)",
+      }, { status: 503, headers: { "retry-after": "1" } });
+    }
+    const reason = await this.#options.notReady?.();
+    return reason === undefined
+      ? Response.json({ status: "ready" })
+      : Response.json({ status: "not ready", reason }, { status: 503 });
   }
 
   #metrics(request: Request): Response {
     if (request.method !== "GET" && request.method !== "HEAD") {
-      return httpError(405, "Method Not Allowed: use GET", {
-        allow: "GET, HEAD",
+      return this.#refuse(request, {
+        status: 405,
+        message: "Method Not Allowed: use GET",
+        headers: { allow: "GET, HEAD" },
       });
     }
     const text = this.#options.metrics?.render(
@@ -223,8 +337,10 @@ export class RunnerHandler implements Disposable {
 
   #health(request: Request): Response {
     if (request.method !== "GET" && request.method !== "HEAD") {
-      return httpError(405, "Method Not Allowed: use GET", {
-        allow: "GET, HEAD",
+      return this.#refuse(request, {
+        status: 405,
+        message: "Method Not Allowed: use GET",
+        headers: { allow: "GET, HEAD" },
       });
     }
     const sessions = this.#options.sessions;
@@ -241,18 +357,20 @@ export class RunnerHandler implements Disposable {
   #upgrade(request: Request, info: Deno.ServeHandlerInfo): Response {
     const options = this.#options;
     if (request.method !== "GET") {
-      return httpError(405, "Method Not Allowed: use GET", { allow: "GET" });
+      return this.#refuse(request, {
+        status: 405,
+        message: "Method Not Allowed: use GET",
+        headers: { allow: "GET" },
+      });
     }
     const refused = options.sessions.refusal();
     if (refused) return refused;
     if (request.headers.get("sec-websocket-version")?.trim() !== "13") {
-      return httpError(
-        426,
-        "Upgrade Required: WebSocket version 13 is the one supported",
-        {
-          "sec-websocket-version": "13",
-        },
-      );
+      return this.#refuse(request, {
+        status: 426,
+        message: "Upgrade Required: WebSocket version 13 is the one supported",
+        headers: { "sec-websocket-version": "13" },
+      });
     }
     const offered = (request.headers.get("sec-websocket-protocol") ?? "")
       .split(",").map((p) => p.trim()).filter((p) => p !== "");
@@ -267,12 +385,12 @@ export class RunnerHandler implements Disposable {
     try {
       upgraded = Deno.upgradeWebSocket(request, upgradeOptions);
     } catch (error) {
-      return httpError(
-        400,
-        `Bad Request: ${
+      return this.#refuse(request, {
+        status: 400,
+        message: `Bad Request: ${
           error instanceof Error ? error.message : String(error)
         }`,
-      );
+      });
     }
     this.#counter++;
     const id = `ws-${this.#counter}-${crypto.randomUUID().slice(0, 8)}`;
@@ -293,4 +411,35 @@ export class RunnerHandler implements Disposable {
     options.sessions.add(session);
     return upgraded.response;
   }
+}
+
+/** The path of a request URL, even one the URL parser rejects. */
+function pathOf(url: string): string {
+  const parsed = URL.parse(url);
+  if (parsed !== null) return parsed.pathname;
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start === -1) return "/";
+  const rest = url.slice(start);
+  const end = rest.search(/[?#]/);
+  return end === -1 ? rest : rest.slice(0, end);
+}
+
+/** The host[:port] of a request URL, even one the URL parser rejects. */
+function authorityOf(url: string): string {
+  const start = url.indexOf("//") + 2;
+  const end = url.slice(start).search(/[/?#]/);
+  return end === -1 ? url.slice(start) : url.slice(start, start + end);
+}
+
+/** At most `max` characters of `text`, with an ellipsis when cut. */
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
+}
+
+/** An error as one line, `Name: message`, never with its stack trace. */
+function errorText(error: unknown): string {
+  const text = error instanceof Error
+    ? `${error.name}: ${error.message}`
+    : String(error);
+  return text.replaceAll(/[\r\n]+/g, " ");
 }

@@ -6,6 +6,7 @@
  */
 
 import { concat } from "./_bytes.ts";
+import type { BodyBudget } from "./body_budget.ts";
 import { type CheckedMessage, checkFrame, ErrorCode } from "./jsonrpc.ts";
 import type { Metrics } from "./metrics.ts";
 
@@ -44,53 +45,132 @@ export function cannotStart(error: unknown): Response {
   );
 }
 
+/** Limits on reading a request body. */
+export interface BodyLimits {
+  /** The largest body, in bytes (`--max-message-bytes`). */
+  maxBytes: number;
+  /** Shared by every body being read; beyond it, 503. */
+  budget?: BodyBudget | undefined;
+  /** Counts a 413 as a size refusal. */
+  metrics?: Metrics | undefined;
+}
+
+function tooLarge(maxBytes: number): Response {
+  return httpError(
+    413,
+    `Payload Too Large: the body is over the limit of ${maxBytes} bytes (--max-message-bytes)`,
+  );
+}
+
+function overBudget(): Response {
+  return httpError(
+    503,
+    "Service Unavailable: too many request bodies are being read at once; retry later",
+    { "retry-after": "1" },
+  );
+}
+
 /**
- * Reads a request body as text, refusing more than `maxBytes`.
+ * Refuses a body by its declared length before anything is read.
  *
  * @param request The request.
  * @param maxBytes The cap.
- * @returns The text, or a 413 response.
+ * @returns A 413 response, or undefined when the length is acceptable.
+ */
+export async function declaredTooLarge(
+  request: Request,
+  maxBytes: number,
+): Promise<Response | undefined> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (!(declared > maxBytes)) return undefined;
+  await request.body?.cancel();
+  return tooLarge(maxBytes);
+}
+
+/**
+ * Reads a request body as text, refusing more than `maxBytes`, and more
+ * than the budget has room for.
+ *
+ * @param request The request.
+ * @param limits The cap and the shared budget.
+ * @returns The text, or a 400, 413 or 503 response.
  */
 export async function readBody(
   request: Request,
-  maxBytes: number,
+  limits: BodyLimits,
 ): Promise<string | Response> {
-  const tooLarge = () =>
-    httpError(
-      413,
-      `Payload Too Large: the body is over the limit of ${maxBytes} bytes (--max-message-bytes)`,
-    );
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > maxBytes) {
-    await request.body?.cancel();
-    return tooLarge();
-  }
+  const { maxBytes, budget } = limits;
+  const refused = await declaredTooLarge(request, maxBytes);
+  if (refused) return refused;
   if (!request.body) return "";
-  let bytes: Uint8Array;
-  if (request.headers.has("content-length")) {
-    // The declared length is within the cap: one read, no stream reader.
-    bytes = await request.bytes();
-    if (bytes.length > maxBytes) return tooLarge();
-  } else {
-    const parts: Uint8Array[] = [];
-    let length = 0;
-    for await (const chunk of request.body) {
-      length += chunk.length;
-      if (length > maxBytes) return tooLarge(); // leaving the loop cancels the body
-      parts.push(chunk);
-    }
-    bytes = concat(parts, length);
-  }
+  let reserved = 0;
+  const reserve = (bytes: number) => {
+    if (budget === undefined) return true;
+    if (!budget.reserve(bytes)) return false;
+    reserved += bytes;
+    return true;
+  };
   try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
+    let bytes: Uint8Array;
+    const declared = request.headers.get("content-length");
+    if (declared !== null) {
+      // The declared length is within the cap: reserved whole, one read.
+      if (!reserve(Number(declared))) {
+        await request.body.cancel();
+        return overBudget();
+      }
+      bytes = await request.bytes();
+      if (bytes.length > maxBytes) return tooLarge(maxBytes);
+    } else {
+      const parts: Uint8Array[] = [];
+      let length = 0;
+      for await (const chunk of request.body) {
+        length += chunk.length;
+        // Leaving the loop cancels the body.
+        if (length > maxBytes) return tooLarge(maxBytes);
+        if (!reserve(chunk.length)) return overBudget();
+        parts.push(chunk);
+      }
+      bytes = concat(parts, length);
+    }
+    try {
+      return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch {
+      return httpError(
+        400,
+        "Bad Request: the body is not valid UTF-8",
+        {},
+        ErrorCode.ParseError,
+      );
+    }
+  } catch (error) {
+    // The client went away mid-body, or sent a broken chunked encoding.
     return httpError(
       400,
-      "Bad Request: the body is not valid UTF-8",
-      {},
-      ErrorCode.ParseError,
+      `Bad Request: cannot read the request body: ${
+        error instanceof Error ? error.message : String(error)
+      }`,
     );
+  } finally {
+    budget?.release(reserved);
   }
+}
+
+/**
+ * Whether the request declares a JSON body (`application/json`).
+ *
+ * @param request The request.
+ * @returns A 415 response when it does not, else undefined.
+ */
+export async function notJson(request: Request): Promise<Response | undefined> {
+  const contentType = (request.headers.get("content-type") ?? "").split(";")[0]!
+    .trim().toLowerCase();
+  if (contentType === "application/json") return undefined;
+  await request.body?.cancel();
+  return httpError(
+    415,
+    `Unsupported Media Type: the body must be application/json, received "${contentType}"`,
+  );
 }
 
 /**
@@ -130,36 +210,30 @@ export interface PostedMessage {
 
 /**
  * Reads the JSON-RPC body of a POST: `415` unless it is `application/json`,
- * `413` over `maxBytes`, `400` with a JSON-RPC error when nothing in it is a
- * valid message.
+ * `413` over `maxBytes`, `503` when the body budget is spent, `400` with a
+ * JSON-RPC error when nothing in it is a valid message.
  *
  * @param request The POST.
- * @param maxBytes The size cap.
- * @param metrics Counts a 413 as a size refusal.
+ * @param limits The size cap, the shared budget, and where refusals count.
  * @returns The checked message, or the error response.
  */
 export async function readMessage(
   request: Request,
-  maxBytes: number,
-  metrics?: Metrics,
+  limits: BodyLimits,
 ): Promise<PostedMessage | Response> {
-  const contentType = (request.headers.get("content-type") ?? "").split(";")[0]!
-    .trim().toLowerCase();
-  if (contentType !== "application/json") {
-    await request.body?.cancel();
-    return httpError(
-      415,
-      `Unsupported Media Type: the body must be application/json, received "${contentType}"`,
-    );
-  }
-  const body = await readBody(request, maxBytes);
+  const refused = await notJson(request);
+  if (refused) return refused;
+  const body = await readBody(request, limits);
   if (body instanceof Response) {
-    if (body.status === 413) metrics?.refused("size");
+    if (body.status === 413) limits.metrics?.refused("size");
     return body;
   }
   const check = checkFrame(body);
   if (!check.ok) {
-    return Response.json(JSON.parse(check.errors[0]!), { status: 400 });
+    return new Response(check.errors[0]!, {
+      status: 400,
+      headers: { "content-type": "application/json" },
+    });
   }
   return check;
 }

@@ -25,9 +25,9 @@ import {
   ErrorCode,
   errorResponse,
   idKey,
-  type JsonRpcId,
 } from "./jsonrpc.ts";
 import type { Metrics } from "./metrics.ts";
+import { sessionHandle } from "./session_id.ts";
 import { SseStream } from "./sse_stream.ts";
 
 /** Options for {@linkcode HttpSession.start}. */
@@ -50,12 +50,6 @@ export interface HttpSessionOptions extends ChildSpec, DeliveryLimits {
    * @default {"anonymous"}
    */
   principal?: string;
-  /**
-   * Most messages held while no stream is open.
-   *
-   * @default {1000}
-   */
-  maxHeld?: number;
 }
 
 interface StreamRoute {
@@ -69,6 +63,8 @@ interface JsonRoute {
   replies: string[];
   remaining: Set<string>;
   done: PromiseWithResolvers<string[]>;
+  /** The client's connection is gone: its answers are dropped. */
+  abandoned: boolean;
 }
 
 type Route = StreamRoute | JsonRoute;
@@ -82,10 +78,18 @@ const KEPT_STREAMS = 32;
 /** Replay bytes kept by all the streams of one session together. */
 export const SESSION_REPLAY_BYTES = 8 * 1024 * 1024;
 
+/** Most messages held while no stream is open. */
+export const MAX_HELD_MESSAGES = 1000;
+
+/** Most bytes of messages held while no stream is open. */
+export const MAX_HELD_BYTES = 4 * 1024 * 1024;
+
 /** One Streamable HTTP session. */
 export class HttpSession {
-  /** The session id. */
+  /** The session id (a credential: never logged). */
   readonly id: string;
+  /** What stands for the session in logs (see `sessionHandle`). */
+  readonly handle: string;
   /** Transport name, for health and metrics. */
   readonly transport = "streamable-http";
   /** Resolves when the session has ended and its child has stopped. */
@@ -105,12 +109,14 @@ export class HttpSession {
   #routes = new Map<string, Route>();
   #progress = new Map<string, Route>();
   #held: { text: string; message: CheckedMessage }[] = [];
+  #heldBytes = 0;
   #ended = false;
   #replayBytes = 0;
   #resolveDone: () => void;
 
   private constructor(options: HttpSessionOptions) {
     this.id = options.id;
+    this.handle = sessionHandle(options.id);
     this.principal = options.principal ?? "anonymous";
     this.#options = options;
     this.#log = options.logger;
@@ -139,7 +145,7 @@ export class HttpSession {
       },
     };
     session.#bridge = ChildBridge.spawn({
-      session: options.id,
+      session: session.handle,
       transport: "streamable-http",
       remote: options.remote,
       metrics: options.metrics,
@@ -164,10 +170,22 @@ export class HttpSession {
    * not idle).
    */
   get streaming(): boolean {
-    if (this.#routes.size > 0) return true;
     if (this.#standalone?.attached) return true;
+    for (const route of this.#routes.values()) {
+      if (route.kind === "json" ? !route.abandoned : route.stream.attached) {
+        return true;
+      }
+    }
     for (const stream of this.#active) if (stream.attached) return true;
     return false;
+  }
+
+  /**
+   * Since when the session has been idle (no request awaited by a connected
+   * client, no open stream), or undefined when it is not idle.
+   */
+  idleSince(): number | undefined {
+    return this.#ended || this.streaming ? undefined : this.lastActivity;
   }
 
   /**
@@ -176,6 +194,8 @@ export class HttpSession {
    * @param text The checked message or batch, one line.
    * @param messages What it contains.
    * @param mode How the client wants answers to its requests.
+   * @param signal Aborts when the client's connection goes away: its
+   *   requests then no longer keep the session from being idle.
    * @returns A 202 for notifications and responses; otherwise the SSE body or
    *   the JSON replies.
    */
@@ -183,42 +203,56 @@ export class HttpSession {
     text: string,
     messages: CheckedMessage[],
     mode: ReplyMode,
+    signal?: AbortSignal,
   ): { accepted: true } | { stream: ReadableStream<Uint8Array> } | {
     json: Promise<string[]>;
   } {
     this.lastActivity = Date.now();
+    // Forwarded first: the child's answers are read in a later turn, after
+    // the routes below are in place.
+    const { refused } = this.#bridge.forward(text, messages);
     const requests = messages.filter((m) => m.kind === "request");
-    if (requests.length === 0) {
-      this.#bridge.forward(text, messages);
-      return { accepted: true };
-    }
-    const keys = requests.map((r) => idKey(r.id as JsonRpcId));
+    if (requests.length === 0) return { accepted: true };
+    const refusedRequests = new Set(refused.map((r) => r.request));
+    const whole = refused.length > 0 && refused[0]!.request === undefined;
+    const accepted = whole
+      ? []
+      : requests.filter((r) => !refusedRequests.has(r));
+    const remaining = new Set(accepted.map((r) => r.key!));
     let route: Route;
     let result: { stream: ReadableStream<Uint8Array> } | {
       json: Promise<string[]>;
     };
     if (mode === "sse") {
       const stream = this.#newStream();
-      route = { kind: "sse", stream, remaining: new Set(keys) };
+      route = { kind: "sse", stream, remaining };
       this.#active.add(stream);
       result = { stream: stream.connect() };
     } else {
       const done = Promise.withResolvers<string[]>();
-      route = { kind: "json", replies: [], remaining: new Set(keys), done };
+      const json: JsonRoute = {
+        kind: "json",
+        replies: [],
+        remaining,
+        done,
+        abandoned: false,
+      };
+      route = json;
       result = { json: done.promise };
+      signal?.addEventListener("abort", () => {
+        json.abandoned = true;
+        this.lastActivity = Date.now();
+      }, { once: true });
     }
-    for (const [i, request] of requests.entries()) {
-      this.#routes.set(keys[i]!, route);
+    for (const request of accepted) {
+      this.#routes.set(request.key!, route);
       if (request.progressToken !== undefined) {
         this.#progress.set(idKey(request.progressToken), route);
       }
     }
-    const { refused } = this.#bridge.forward(text, messages);
-    // Refusals come one per request, in order.
-    for (const [i, error] of refused.entries()) {
-      void this.#answer(keys[i]!, error);
-    }
-    if (route.kind === "sse") this.#flushHeld();
+    for (const { error } of refused) this.#reply(route, error);
+    if (remaining.size === 0) this.#complete(route);
+    else if (route.kind === "sse") this.#flushHeld();
     return result;
   }
 
@@ -262,14 +296,14 @@ export class HttpSession {
     const unanswered = this.#bridge.failPending(
       reason,
       data,
-      (id, response) => {
-        void this.#answer(idKey(id), response);
+      (key, response) => {
+        void this.#answer(key, response);
       },
     );
     this.#log.info(
       "Session {session} ended: {reason}; {pending} requests unanswered",
       {
-        session: this.id,
+        session: this.handle,
         reason,
         pending: unanswered,
       },
@@ -300,7 +334,7 @@ export class HttpSession {
       onBuffered: (delta) => this.#buffered(delta),
       onDisconnect: () =>
         this.#log.debug("Session {session}: stream {stream} disconnected", {
-          session: this.id,
+          session: this.handle,
           stream: id,
         }),
     });
@@ -340,18 +374,30 @@ export class HttpSession {
   }
 
   #deliver(text: string, messages: CheckedMessage[]): void | Promise<void> {
-    const first = messages[0]!;
-    if (first.kind === "response" && first.id !== null) {
-      const key = idKey(first.id);
-      if (this.#routes.has(key)) return this.#answer(key, text);
+    if (messages.length === 1) return this.#route(text, messages[0]!);
+    // A batch line: every entry goes its own way (a batch of requests from
+    // different POSTs, or answered together, is answered in parts).
+    const waits: Promise<void>[] = [];
+    for (const message of messages) {
+      const wait = this.#route(message.text!, message);
+      if (wait) waits.push(wait);
     }
-    if (first.kind === "notification" && first.progressToken !== undefined) {
-      const route = this.#progress.get(idKey(first.progressToken));
+    if (waits.length > 0) return Promise.all(waits).then(() => {});
+  }
+
+  #route(text: string, message: CheckedMessage): void | Promise<void> {
+    if (message.kind === "response" && message.key !== undefined) {
+      if (this.#routes.has(message.key)) return this.#answer(message.key, text);
+    }
+    if (
+      message.kind === "notification" && message.progressToken !== undefined
+    ) {
+      const route = this.#progress.get(idKey(message.progressToken));
       if (route?.kind === "sse" && !route.stream.completed) {
         return route.stream.send(text, "message", this.#options.sendTimeoutMs);
       }
     }
-    return this.#toAnyStream(text, first);
+    return this.#toAnyStream(text, message);
   }
 
   /** Sends a response to the route of its request, completing the route when done. */
@@ -360,27 +406,31 @@ export class HttpSession {
     if (!route) return;
     this.#routes.delete(key);
     route.remaining.delete(key);
-    const finished = route.remaining.size === 0;
-    if (finished) {
-      for (const [token, r] of this.#progress) {
-        if (r === route) this.#progress.delete(token);
-      }
-    }
+    const wait = this.#reply(route, text);
+    if (route.remaining.size === 0) this.#complete(route);
+    return wait;
+  }
+
+  /** One answer for a route. */
+  #reply(route: Route, text: string): void | Promise<void> {
     if (route.kind === "json") {
-      route.replies.push(text);
-      if (finished) route.done.resolve(route.replies);
+      if (!route.abandoned) route.replies.push(text);
       return;
     }
-    const wait = route.stream.send(
-      text,
-      "message",
-      this.#options.sendTimeoutMs,
-    );
-    if (finished) {
-      route.stream.complete();
-      this.#active.delete(route.stream);
+    return route.stream.send(text, "message", this.#options.sendTimeoutMs);
+  }
+
+  /** A route with every answer sent: its stream or JSON reply ends. */
+  #complete(route: Route): void {
+    for (const [token, r] of this.#progress) {
+      if (r === route) this.#progress.delete(token);
     }
-    return wait;
+    if (route.kind === "json") {
+      route.done.resolve(route.replies);
+      return;
+    }
+    route.stream.complete();
+    this.#active.delete(route.stream);
   }
 
   #toAnyStream(text: string, message: CheckedMessage): void | Promise<void> {
@@ -388,27 +438,47 @@ export class HttpSession {
     if (stream) {
       return stream.send(text, "message", this.#options.sendTimeoutMs);
     }
-    const maxHeld = this.#options.maxHeld ?? 1000;
     this.#held.push({ text, message });
-    if (this.#held.length <= maxHeld) return;
-    // Full: drop the oldest notification; with none, the oldest request,
-    // which the MCP server then gets an error response for.
+    this.#heldBytes += text.length;
+    while (
+      this.#held.length > MAX_HELD_MESSAGES || this.#heldBytes > MAX_HELD_BYTES
+    ) {
+      this.#dropHeld();
+    }
+  }
+
+  /**
+   * Full: drops the oldest notification; with none, the oldest message,
+   * and a request among them gets an error response to the MCP server.
+   */
+  #dropHeld(): void {
     let index = this.#held.findIndex((m) => m.message.kind === "notification");
     if (index === -1) index = 0;
     const [dropped] = this.#held.splice(index, 1);
+    const { text, message } = dropped!;
+    this.#heldBytes -= text.length;
     this.#log.warning(
-      "Session {session}: no stream open for {count} messages; dropped the oldest {kind}",
-      { session: this.id, count: maxHeld, kind: dropped!.message.kind },
+      "Session {session}: no stream open, {count} messages ({bytes} bytes) held; dropped the oldest {kind}",
+      {
+        session: this.handle,
+        count: this.#held.length + 1,
+        bytes: this.#heldBytes + text.length,
+        kind: message.kind,
+      },
     );
-    const id = dropped!.message.id;
-    if (dropped!.message.kind === "request" && id !== null) {
+    if (message.kind === "request" && message.key !== undefined) {
       this.#bridge.forward(
         errorResponse(
-          id,
+          message.key,
           ErrorCode.ServerError,
-          `Cannot deliver request: no client stream was open for ${maxHeld} messages`,
+          `Cannot deliver request: no client stream was open while more than ${MAX_HELD_MESSAGES} messages or ${MAX_HELD_BYTES} bytes waited`,
         ),
-        [{ kind: "response", id, method: undefined }],
+        [{
+          kind: "response",
+          id: message.id,
+          key: message.key,
+          method: undefined,
+        }],
       );
     }
   }
@@ -425,18 +495,16 @@ export class HttpSession {
     while (this.#held.length > 0) {
       const stream = this.#pickStream();
       if (!stream) return;
-      void stream.send(
-        this.#held.shift()!.text,
-        "message",
-        this.#options.sendTimeoutMs,
-      );
+      const { text } = this.#held.shift()!;
+      this.#heldBytes -= text.length;
+      void stream.send(text, "message", this.#options.sendTimeoutMs);
     }
   }
 
   #unroutable(size: number): void {
     this.#log.warning(
       "Session {session}: dropped a message of {size} bytes from the MCP server (no request to answer)",
-      { session: this.id, size },
+      { session: this.handle, size },
     );
   }
 }

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { arrayEntries, idSource } from "./json_scan.ts";
+
 /** A JSON-RPC request id: a string or a number (never null in a request). */
 export type JsonRpcId = string | number;
 
@@ -27,8 +29,23 @@ export interface CheckedMessage {
   kind: MessageKind;
   /** The id, for requests and responses (null for some error responses). */
   id: JsonRpcId | null;
+  /**
+   * The id exactly as written (`1.0`, `-0`, `"a"` with its quotes), for
+   * requests and responses with an id: the key of everything that pairs a
+   * response with its request, and the id of the runner's own errors.
+   */
+  key?: string;
   /** The method, for requests and notifications. */
   method: string | undefined;
+  /**
+   * What a request acts on, for the access log: the tool or prompt name, or
+   * the resource URI.
+   */
+  name?: string;
+  /** The error code of an error response. */
+  errorCode?: number;
+  /** The entry's own text, for the entries of a batch. */
+  text?: string;
   /**
    * The progress token: of a request (`params._meta.progressToken`) or of a
    * `notifications/progress` (`params.progressToken`).
@@ -67,17 +84,21 @@ export type FrameCheck =
     errors: string[];
   };
 
+/** Batches with more invalid entries than this get one error in all. */
+export const MAX_BATCH_ERRORS = 100;
+
 /**
  * Serialises a JSON-RPC error response.
  *
- * @param id The request id (null when it is unknown).
+ * @param key The request id as written in the request (see
+ *   {@linkcode CheckedMessage.key}), or null when it is unknown.
  * @param code The error code.
  * @param message A one-line description.
  * @param data Optional extra data.
  * @returns The response as JSON text.
  */
 export function errorResponse(
-  id: JsonRpcId | null,
+  key: string | null | undefined,
   code: number,
   message: string,
   data?: unknown,
@@ -85,18 +106,30 @@ export function errorResponse(
   const error = data === undefined
     ? { code, message }
     : { code, message, data };
-  return JSON.stringify({ jsonrpc: "2.0", id, error });
+  return `{"jsonrpc":"2.0","id":${key ?? "null"},"error":${
+    JSON.stringify(error)
+  }}`;
 }
 
 /**
- * A key that tells ids apart by type as well as value (`42` and `"42"`
- * differ).
+ * A key that tells ids apart by type and value (`42` and `"42"` differ, but
+ * `1` and `1.0` do not): how a server that parses ids sees them.
  *
  * @param id The id.
  * @returns A string key.
  */
 export function idKey(id: JsonRpcId): string {
   return typeof id === "number" ? `n${id}` : `s${id}`;
+}
+
+/**
+ * The value-level key of an id written as `key` (see {@linkcode idKey}).
+ *
+ * @param key An id's source text.
+ * @returns Its value-level key.
+ */
+export function valueKeyOf(key: string): string {
+  return idKey(JSON.parse(key) as JsonRpcId);
 }
 
 function isId(value: unknown): value is JsonRpcId {
@@ -140,15 +173,16 @@ export function classify(
     if (!isId(rawId)) {
       return { invalid: "a request id must be a string or a number", id: null };
     }
+    const checked: CheckedMessage = {
+      kind: "request",
+      id: rawId,
+      method: message.method,
+    };
     const token = progressTokenOf(message);
-    return token === undefined
-      ? { kind: "request", id: rawId, method: message.method }
-      : {
-        kind: "request",
-        id: rawId,
-        method: message.method,
-        progressToken: token,
-      };
+    if (token !== undefined) checked.progressToken = token;
+    const name = nameOf(message);
+    if (name !== undefined) checked.name = name;
+    return checked;
   }
   if ("result" in message || "error" in message) {
     if (rawId !== null && !isId(rawId)) {
@@ -157,12 +191,51 @@ export function classify(
         id: null,
       };
     }
+    const error = message.error;
+    if (typeof error === "object" && error !== null) {
+      const code = (error as Record<string, unknown>).code;
+      if (typeof code === "number") {
+        return { kind: "response", id, method: undefined, errorCode: code };
+      }
+    }
     return { kind: "response", id, method: undefined };
   }
   return {
     invalid: 'a JSON-RPC message needs "method", "result" or "error"',
     id,
   };
+}
+
+/** Longest name kept for the access log. */
+const MAX_NAME_LENGTH = 200;
+
+/** The tool or prompt name, or the resource URI, that a request acts on. */
+function nameOf(message: Record<string, unknown>): string | undefined {
+  const params = message.params;
+  if (typeof params !== "object" || params === null) return undefined;
+  const p = params as Record<string, unknown>;
+  const name = typeof p.name === "string"
+    ? p.name
+    : (typeof p.uri === "string" ? p.uri : undefined);
+  return name !== undefined && name.length > MAX_NAME_LENGTH
+    ? name.slice(0, MAX_NAME_LENGTH) + "…"
+    : name;
+}
+
+/** Adds the source text of the id to a checked message that has one. */
+function withKey(checked: CheckedMessage, text: string): CheckedMessage {
+  if (checked.id === null) return checked;
+  // A string id's text is needed as written only in rare cases (escapes);
+  // a number's always (1.0, -0, beyond 2^53).
+  checked.key = typeof checked.id === "string" && !text.includes("\\")
+    ? JSON.stringify(checked.id)
+    : (idSource(text) ?? JSON.stringify(checked.id));
+  return checked;
+}
+
+/** The id of an invalid message, as text for its error response. */
+function invalidKey(id: JsonRpcId | null): string | null {
+  return id === null ? null : JSON.stringify(id);
 }
 
 const NO_ERRORS: string[] = [];
@@ -179,9 +252,11 @@ function oneLine(text: string): string {
  *
  * Invalid JSON is answered with a parse error (-32700, id null). JSON that is
  * not a JSON-RPC message is answered with -32600. In a batch, invalid entries
- * are answered and the valid ones forwarded. Line breaks between tokens are
- * removed, so that a pretty-printed message stays one line (a valid JSON text
- * cannot hold a raw line break inside a string).
+ * are answered and the valid ones forwarded, unless more than
+ * {@linkcode MAX_BATCH_ERRORS} are invalid: then the whole batch is refused
+ * with one -32600, so that the errors never outgrow the frame. Line breaks
+ * between tokens are removed, so that a pretty-printed message stays one line
+ * (a valid JSON text cannot hold a raw line break inside a string).
  *
  * @param text The frame's text.
  * @returns What to forward and what to answer.
@@ -199,25 +274,20 @@ export function checkFrame(text: string): FrameCheck {
       ],
     };
   }
+  const line = oneLine(text);
   if (!Array.isArray(value)) {
     // The common case, one message: no batch bookkeeping.
     const checked = classify(value);
     if ("invalid" in checked) {
       return {
         ok: false,
-        errors: [
-          errorResponse(
-            checked.id,
-            ErrorCode.InvalidRequest,
-            `Invalid Request: ${checked.invalid}`,
-          ),
-        ],
+        errors: [invalidRequest(checked)],
       };
     }
     return {
       ok: true,
-      text: oneLine(text),
-      messages: [checked],
+      text: line,
+      messages: [withKey(checked, line)],
       errors: NO_ERRORS,
     };
   }
@@ -234,39 +304,69 @@ export function checkFrame(text: string): FrameCheck {
       ],
     };
   }
+  const texts = arrayEntries(line);
   const messages: CheckedMessage[] = [];
-  const valid: unknown[] = [];
-  const errors: string[] = [];
-  for (const entry of entries) {
+  const invalid: { invalid: string; id: JsonRpcId | null }[] = [];
+  let invalidCount = 0;
+  for (const [i, entry] of entries.entries()) {
     const checked = classify(entry);
     if ("invalid" in checked) {
-      errors.push(
-        errorResponse(
-          checked.id,
-          ErrorCode.InvalidRequest,
-          `Invalid Request: ${checked.invalid}`,
-        ),
-      );
-    } else {
-      messages.push(checked);
-      valid.push(entry);
+      // Only the errors that will be sent are kept.
+      if (++invalidCount <= MAX_BATCH_ERRORS) invalid.push(checked);
+      continue;
     }
+    const entryText = texts[i]!;
+    withKey(checked, entryText).text = entryText;
+    messages.push(checked);
   }
+  if (invalidCount > MAX_BATCH_ERRORS) {
+    return {
+      ok: false,
+      errors: [
+        errorResponse(
+          null,
+          ErrorCode.InvalidRequest,
+          `Invalid Request: ${invalidCount} of the batch's ${entries.length} entries are invalid (more than ${MAX_BATCH_ERRORS}); nothing was forwarded`,
+        ),
+      ],
+    };
+  }
+  const errors = invalid.map(invalidRequest);
   if (messages.length === 0) return { ok: false, errors };
-  let line: string;
-  if (errors.length === 0) {
-    line = oneLine(text);
-  } else {
-    line = JSON.stringify(valid);
-  }
-  return { ok: true, text: line, messages, errors };
+  return {
+    ok: true,
+    text: errors.length === 0 ? line : joinBatch(messages),
+    messages,
+    errors,
+  };
+}
+
+/**
+ * The text of a batch made of the given entries (each with its `text`).
+ *
+ * @param messages Batch entries, as checked.
+ * @returns The batch, one line.
+ */
+export function joinBatch(messages: CheckedMessage[]): string {
+  return `[${messages.map((m) => m.text!).join(",")}]`;
+}
+
+function invalidRequest(
+  checked: { invalid: string; id: JsonRpcId | null },
+): string {
+  return errorResponse(
+    invalidKey(checked.id),
+    ErrorCode.InvalidRequest,
+    `Invalid Request: ${checked.invalid}`,
+  );
 }
 
 /**
  * Checks a line from the child before it is sent to a client.
  *
  * @param text The line, without its line break.
- * @returns The messages in it, or `undefined` when the line is not JSON-RPC.
+ * @returns The messages in it (batch entries with their own `text`), or
+ *   `undefined` when the line is not JSON-RPC.
  */
 export function checkChildLine(text: string): CheckedMessage[] | undefined {
   let value: unknown;
@@ -277,13 +377,16 @@ export function checkChildLine(text: string): CheckedMessage[] | undefined {
   }
   if (!Array.isArray(value)) {
     const checked = classify(value);
-    return "invalid" in checked ? undefined : [checked];
+    return "invalid" in checked ? undefined : [withKey(checked, text)];
   }
   if (value.length === 0) return undefined;
+  const texts = arrayEntries(text);
   const messages: CheckedMessage[] = [];
-  for (const entry of value) {
+  for (const [i, entry] of value.entries()) {
     const checked = classify(entry);
     if ("invalid" in checked) return undefined;
+    const entryText = texts[i]!;
+    withKey(checked, entryText).text = entryText;
     messages.push(checked);
   }
   return messages;
@@ -305,15 +408,15 @@ const TAIL_ID = new RegExp(
  *
  * @param head The first bytes of the message.
  * @param tail The last bytes of the message.
- * @returns The candidate ids found (at most two).
+ * @returns The candidate ids found (at most two), as written (see
+ *   {@linkcode CheckedMessage.key}).
  */
-export function idsAtEdges(head: string, tail: string): JsonRpcId[] {
-  const found: JsonRpcId[] = [];
+export function idsAtEdges(head: string, tail: string): string[] {
+  const found: string[] = [];
   for (const match of [HEAD_ID.exec(head), TAIL_ID.exec(tail)]) {
     if (!match?.[1]) continue;
     try {
-      const id = JSON.parse(match[1]);
-      if (isId(id)) found.push(id);
+      if (isId(JSON.parse(match[1]))) found.push(match[1]);
     } catch {
       // not a complete id: ignore
     }

@@ -14,6 +14,7 @@ import {
   childSpecOf,
   type DeliveryLimits,
 } from "./child_bridge.ts";
+import type { BodyBudget } from "./body_budget.ts";
 import {
   accepts,
   cannotStart,
@@ -24,7 +25,7 @@ import {
 import type { SessionSet } from "./session_set.ts";
 import type { Metrics } from "./metrics.ts";
 import { SseStream } from "./sse_stream.ts";
-import { newSessionId } from "./streamable_http.ts";
+import { newSessionId, sessionHandle } from "./session_id.ts";
 
 /** Options for {@linkcode LegacySseEndpoint}. */
 export interface LegacySseOptions extends ChildSpec, DeliveryLimits {
@@ -34,6 +35,8 @@ export interface LegacySseOptions extends ChildSpec, DeliveryLimits {
   logger: Logger;
   /** Where counts and latencies go. */
   metrics?: Metrics | undefined;
+  /** Shared by every request body being read. */
+  bodyBudget?: BodyBudget | undefined;
 }
 
 /** The path clients POST to. */
@@ -42,6 +45,7 @@ export const LEGACY_MESSAGE_PATH = "/message";
 /** One legacy SSE session. */
 class LegacySseSession {
   readonly id: string;
+  readonly handle: string;
   readonly transport = "sse";
   readonly done: Promise<void>;
   readonly stream: SseStream;
@@ -53,6 +57,7 @@ class LegacySseSession {
 
   constructor(id: string, log: Logger, highWaterBytes: number) {
     this.id = id;
+    this.handle = sessionHandle(id);
     this.#log = log;
     const done = Promise.withResolvers<void>();
     this.done = done.promise;
@@ -74,7 +79,7 @@ class LegacySseSession {
       options.sendBufferBytes,
     );
     session.#bridge = ChildBridge.spawn({
-      session: id,
+      session: session.handle,
       transport: "sse",
       remote,
       metrics: options.metrics,
@@ -86,7 +91,7 @@ class LegacySseSession {
       unroutable: (size) =>
         options.logger.warning(
           "Session {session}: dropped a message of {size} bytes from the MCP server (no request to answer)",
-          { session: id, size },
+          { session: session.handle, size },
         ),
       exited: (status, how) => {
         void session.end(`MCP server exited with ${how}`, {
@@ -112,14 +117,14 @@ class LegacySseSession {
     const unanswered = this.#bridge.failPending(
       reason,
       data,
-      (_id, response) => {
+      (_key, response) => {
         void this.stream.send(response);
       },
     );
     this.#log.info(
       "Session {session} ended: {reason}; {pending} requests unanswered",
       {
-        session: this.id,
+        session: this.handle,
         reason,
         pending: unanswered,
       },
@@ -227,13 +232,22 @@ export class LegacySseEndpoint {
         -32001,
       );
     }
-    const check = await readMessage(
-      request,
-      this.#options.maxMessageBytes,
-      this.#options.metrics,
-    );
+    if (session.stream.congested) {
+      // The client does not read its stream: what this message would make
+      // (answers, errors) would only pile up.
+      await request.body?.cancel();
+      return httpError(
+        503,
+        "Service Unavailable: the client is not reading its event stream; retry later",
+        { "retry-after": "1" },
+      );
+    }
+    const check = await readMessage(request, {
+      maxBytes: this.#options.maxMessageBytes,
+      budget: this.#options.bodyBudget,
+      metrics: this.#options.metrics,
+    });
     if (check instanceof Response) return check;
-    for (const error of check.errors) void session.stream.send(error);
     if (session.bridge.backlogged) {
       return httpError(
         503,
@@ -243,11 +257,18 @@ export class LegacySseEndpoint {
         },
       );
     }
+    // Errors the runner makes go to the stream like the child's messages;
+    // at most one message's worth waits beyond the mark (see above).
+    for (const error of check.errors) void session.stream.send(error);
     const { refused } = session.bridge.forward(check.text, check.messages);
-    for (const error of refused) void session.stream.send(error);
-    return new Response("Accepted", {
-      status: 202,
-      headers: { "content-type": "text/plain" },
-    });
+    for (const { error } of refused) void session.stream.send(error);
+    return accepted();
   }
+}
+
+function accepted(): Response {
+  return new Response("Accepted", {
+    status: 202,
+    headers: { "content-type": "text/plain" },
+  });
 }

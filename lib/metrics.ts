@@ -58,6 +58,7 @@ export class Metrics {
   #spawns = new Counter();
   #exits = new Counter();
   #refused = new Counter();
+  #evicted = new Counter();
   #buckets = new Map<string, number[]>();
   #sum = new Counter();
   #count = new Counter();
@@ -94,6 +95,11 @@ export class Metrics {
   /** Counts a refusal. */
   refused(reason: RefusalReason): void {
     this.#refused.add(reason);
+  }
+
+  /** Counts an idle session ended to admit a new one. */
+  sessionEvicted(transport: string): void {
+    this.#evicted.add(transport);
   }
 
   /** Records a request's round trip through the runner, in milliseconds. */
@@ -201,6 +207,12 @@ export class Metrics {
       "counter",
       "Refused connections and messages by reason",
       by("reason", this.#refused),
+    );
+    family(
+      "mcp_runner_sessions_evicted_total",
+      "counter",
+      "Idle sessions ended to admit a new one at --max-sessions",
+      by("transport", this.#evicted),
     );
     lines.push(
       "# HELP mcp_runner_request_duration_seconds Request round trip through the runner",

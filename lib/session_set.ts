@@ -35,6 +35,19 @@ export interface Session {
   shutdown(): Promise<void>;
   /** Kills the session's child at once. */
   killNow(): void;
+  /**
+   * Since when the session has been idle (no request awaited by a connected
+   * client, no open stream), or undefined while it is not. Sessions without
+   * this method are never idle.
+   */
+  idleSince?(): number | undefined;
+  /**
+   * Ends the session (answering what it owes) for the given reason.
+   * Required of sessions that can be idle.
+   */
+  end?(reason: string): Promise<void>;
+  /** What stands for the session in logs (defaults to `id`). */
+  readonly handle?: string;
 }
 
 /**
@@ -43,6 +56,8 @@ export interface Session {
  */
 export class SessionSet implements AsyncDisposable {
   #live = new Set<Session>();
+  /** Sessions ended to make room: no longer counted, still to be awaited. */
+  #evicted = new Set<Session>();
   #total = 0;
   #stopping = false;
   #options: SessionSetOptions;
@@ -81,7 +96,7 @@ export class SessionSet implements AsyncDisposable {
         { "retry-after": "5" },
       );
     }
-    if (this.#live.size >= maxSessions) {
+    if (this.#live.size >= maxSessions && !this.#evictIdle()) {
       metrics?.refused("capacity");
       logger?.warning(
         "Refused a session: {max} sessions are open (--max-sessions)",
@@ -96,6 +111,57 @@ export class SessionSet implements AsyncDisposable {
       );
     }
     return undefined;
+  }
+
+  /**
+   * Whether a new session would be refused for capacity: the cap is reached
+   * and no session is idle.
+   */
+  get full(): boolean {
+    const { maxSessions = Infinity } = this.#options;
+    return this.#live.size >= maxSessions && this.#leastRecentIdle() ===
+        undefined;
+  }
+
+  #leastRecentIdle(): Session | undefined {
+    let oldest: Session | undefined;
+    let since = Infinity;
+    for (const session of this.#live) {
+      const idle = session.idleSince?.();
+      if (idle !== undefined && idle < since && session.end) {
+        oldest = session;
+        since = idle;
+      }
+    }
+    return oldest;
+  }
+
+  /**
+   * At capacity: ends the least recently active idle session, so that an
+   * abandoned session (a client that never sent DELETE) does not lock
+   * everyone out. It stops counting at once.
+   */
+  #evictIdle(): boolean {
+    const session = this.#leastRecentIdle();
+    if (session === undefined) return false;
+    const idleMs = Date.now() - session.idleSince!()!;
+    this.#live.delete(session);
+    this.#evicted.add(session);
+    const forget = () => this.#evicted.delete(session);
+    session.done.then(forget, forget);
+    this.#options.metrics?.sessionEvicted(session.transport);
+    this.#options.logger?.info(
+      "Session {session} ended to admit a new one: it was the least recently active idle session ({ms} ms idle) and {max} sessions are open (--max-sessions)",
+      {
+        session: session.handle ?? session.id,
+        ms: idleMs,
+        max: this.#options.maxSessions,
+      },
+    );
+    void session.end!(
+      "Session ended to admit a new one: it was idle and the runner is at --max-sessions",
+    );
+    return true;
   }
 
   /** Number of live sessions. */
@@ -145,12 +211,16 @@ export class SessionSet implements AsyncDisposable {
   async shutdown(): Promise<void> {
     this.#stopping = true;
     const sessions = [...this.#live];
-    await Promise.allSettled(sessions.map((session) => session.shutdown()));
+    await Promise.allSettled([
+      ...sessions.map((session) => session.shutdown()),
+      ...[...this.#evicted].map((session) => session.done),
+    ]);
   }
 
   /** Kills every child at once (a second termination signal). */
   killAll(): void {
     for (const session of this.#live) session.killNow();
+    for (const session of this.#evicted) session.killNow();
   }
 
   /** Same as {@linkcode SessionSet.shutdown}. */

@@ -86,6 +86,14 @@ export class SseStream {
     return this.#controller !== undefined;
   }
 
+  /**
+   * Whether more than the high-water mark is queued for the attached
+   * connection (the client is not reading).
+   */
+  get congested(): boolean {
+    return (this.#controller?.desiredSize ?? 0) < 0;
+  }
+
   /** Whether the stream has ended (its last event was sent). */
   get completed(): boolean {
     return this.#completed;
@@ -149,6 +157,11 @@ export class SseStream {
     timeoutMs = 30_000,
   ): void | Promise<void> {
     if (this.#completed) return;
+    // JSON allows CR (and LF) between tokens, but either would end an SSE
+    // line: they become spaces, and the JSON stays equal.
+    if (data.includes("\r") || data.includes("\n")) {
+      data = data.replace(/[\r\n]/g, " ");
+    }
     this.#seq++;
     const idLine = this.id === undefined ? "" : `id: ${this.id}_${this.#seq}\n`;
     const frame = encoder.encode(`event: ${event}\n${idLine}data: ${data}\n\n`);
@@ -239,16 +252,28 @@ export class SseStream {
   }
 }
 
+/** Most digits of an event id's sequence number (any more is not ours). */
+const MAX_SEQ_DIGITS = 15;
+
 /**
- * Splits an event id `<stream>_<n>` into its parts.
+ * Splits an event id `<stream>_<n>` into its parts. The sequence number
+ * must be digits only, at most 15 of them (a safe integer): anything else,
+ * such as `0_99999999999999999999999`, is not an id this runner sent.
  *
  * @param eventId The `Last-Event-ID` value.
- * @returns The stream id and sequence number, or undefined.
+ * @returns The stream id and sequence number, or undefined to ignore it.
  */
 export function parseEventId(
   eventId: string,
 ): { stream: string; seq: number } | undefined {
-  const match = /^(.+)_(\d+)$/.exec(eventId.trim());
-  if (!match) return undefined;
-  return { stream: match[1]!, seq: Number(match[2]) };
+  // The last "_" splits (a stream id may hold one); no regex backtracking.
+  const id = eventId.trim();
+  const at = id.lastIndexOf("_");
+  const digits = id.slice(at + 1);
+  if (at < 1 || digits.length > MAX_SEQ_DIGITS || !/^[0-9]+$/.test(digits)) {
+    return undefined;
+  }
+  const seq = Number(digits);
+  if (!Number.isSafeInteger(seq)) return undefined;
+  return { stream: id.slice(0, at), seq };
 }

@@ -13,16 +13,20 @@ import {
   type DeliveryLimits,
 } from "./child_bridge.ts";
 import { HttpSession } from "./http_session.ts";
+import type { BodyBudget } from "./body_budget.ts";
 import {
   accepts,
   cannotStart,
+  declaredTooLarge,
   httpError,
+  notJson,
   readMessage,
   SSE_HEADERS,
 } from "./http_reply.ts";
 import { ErrorCode } from "./jsonrpc.ts";
 import type { Metrics } from "./metrics.ts";
 import type { SessionSet } from "./session_set.ts";
+import { newSessionId } from "./session_id.ts";
 import { parseEventId } from "./sse_stream.ts";
 
 /** Protocol revisions a client may name in `MCP-Protocol-Version`. */
@@ -43,20 +47,8 @@ export interface StreamableHttpOptions extends ChildSpec, DeliveryLimits {
   logger: Logger;
   /** Where counts and latencies go. */
   metrics?: Metrics | undefined;
-}
-
-/**
- * Creates a session id: 24 random bytes (192 bits) as 32 base64url
- * characters (visible ASCII only).
- *
- * @returns The id.
- */
-export function newSessionId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(24));
-  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll(
-    "/",
-    "_",
-  );
+  /** Shared by every request body being read. */
+  bodyBudget?: BodyBudget | undefined;
 }
 
 /** Serves `/mcp`. Dispose it to stop the idle reaper. */
@@ -158,23 +150,25 @@ export class StreamableHttpEndpoint implements Disposable {
         "Not Acceptable: accept application/json or text/event-stream",
       );
     }
-    const check = await readMessage(
-      request,
-      this.#options.maxMessageBytes,
-      this.#options.metrics,
-    );
+    // Everything that can be refused without the body is refused before it
+    // is read: many large bodies at once are memory.
+    const early = await this.#beforeBody(request, principal);
+    if (early instanceof Response) return early;
+    const check = await readMessage(request, {
+      maxBytes: this.#options.maxMessageBytes,
+      budget: this.#options.bodyBudget,
+      metrics: this.#options.metrics,
+    });
     if (check instanceof Response) return check;
     if (check.errors.length > 0) {
-      return Response.json(check.errors.map((e) => JSON.parse(e)), {
+      return new Response(`[${check.errors.join(",")}]`, {
         status: 400,
+        headers: { "content-type": "application/json" },
       });
     }
-    const versionError = this.#versionError(request);
     const initialize = check.messages.some((m) => m.method === "initialize");
-    const hasSession =
-      (request.headers.get("mcp-session-id") ?? "").trim() !== "";
     let session: HttpSession;
-    if (!hasSession) {
+    if (early === undefined) {
       if (!initialize) {
         // 2026-07-28 (stateless) clients send no initialize. A plain 400 with a
         // legacy error code tells a dual-era client to fall back to initialize.
@@ -187,14 +181,12 @@ export class StreamableHttpEndpoint implements Disposable {
             : "Bad Request: the Mcp-Session-Id header is required; send initialize first",
         );
       }
+      const versionError = this.#versionError(request);
       if (versionError) return versionError;
       const created = this.#create(remote, principal);
       if (created instanceof Response) return created;
       session = created;
     } else {
-      const found = this.#session(request, principal);
-      if (found instanceof Response) return found;
-      if (versionError) return versionError;
       if (initialize) {
         return httpError(
           400,
@@ -203,7 +195,7 @@ export class StreamableHttpEndpoint implements Disposable {
           ErrorCode.InvalidRequest,
         );
       }
-      session = found;
+      session = early;
     }
     if (session.backlogged) {
       return httpError(
@@ -220,6 +212,7 @@ export class StreamableHttpEndpoint implements Disposable {
       check.text,
       check.messages,
       sse ? "sse" : "json",
+      request.signal,
     );
     if ("accepted" in result) {
       return new Response(null, { status: 202, headers });
@@ -237,6 +230,46 @@ export class StreamableHttpEndpoint implements Disposable {
     return new Response(payload, {
       headers: { "content-type": "application/json", ...headers },
     });
+  }
+
+  /**
+   * The checks a POST can pass or fail before its body is read: content
+   * type, the session and its version header, the session's backlog, and
+   * for a new session the capacity and the declared length.
+   *
+   * @returns The session, undefined for a POST without one, or a refusal.
+   */
+  async #beforeBody(
+    request: Request,
+    principal: string,
+  ): Promise<HttpSession | undefined | Response> {
+    const refused = await notJson(request) ??
+      await declaredTooLarge(request, this.#options.maxMessageBytes);
+    if (refused) {
+      if (refused.status === 413) this.#options.metrics?.refused("size");
+      return refused;
+    }
+    const hasSession =
+      (request.headers.get("mcp-session-id") ?? "").trim() !== "";
+    if (!hasSession) {
+      if (this.#options.sessions.full) {
+        await request.body?.cancel();
+        // Refused by the registry, which counts and logs it.
+        return this.#options.sessions.refusal() ??
+          httpError(503, "Service Unavailable: no session slot is free", {
+            "retry-after": "1",
+          });
+      }
+      return undefined;
+    }
+    const found = this.#session(request, principal);
+    const versionError = this.#versionError(request);
+    const refusal = found instanceof Response ? found : versionError;
+    if (refusal) {
+      await request.body?.cancel();
+      return refusal;
+    }
+    return found as HttpSession;
   }
 
   #get(request: Request, principal: string): Response {
@@ -316,7 +349,7 @@ export class StreamableHttpEndpoint implements Disposable {
           this.#options.logger.info(
             "Session {session} idle for {ms} ms: ending it",
             {
-              session: session.id,
+              session: session.handle,
               ms: now - session.lastActivity,
             },
           );

@@ -91,6 +91,9 @@ export class WebSocketSession {
   #received = 0;
   #endReason = "client closed";
   #sent = 0;
+  #queue: string[] = [];
+  #queueBytes = 0;
+  #draining: Promise<void> | undefined;
 
   /**
    * Spawns the child and wires it to the socket. Call with the socket
@@ -218,10 +221,12 @@ export class WebSocketSession {
     }
     this.#received++;
     const check = checkFrame(data);
-    for (const error of check.errors) this.#sendNow(error);
+    // The runner's own errors take the same ordered, bounded way to the
+    // client as the child's messages.
+    for (const error of check.errors) void this.#send(error, true);
     if (!check.ok) return;
     const { refused } = bridge.forward(check.text, check.messages);
-    for (const error of refused) this.#sendNow(error);
+    for (const { error } of refused) void this.#send(error, true);
     if (bridge.backlogged) {
       this.#fail(
         CloseCode.PolicyViolation,
@@ -231,29 +236,66 @@ export class WebSocketSession {
   }
 
   #deliver(text: string): void | Promise<void> {
-    if (this.#socket.bufferedAmount <= this.#highWater) {
+    return this.#send(text, false);
+  }
+
+  /**
+   * Sends in order. While the client's buffer is over the mark, messages
+   * wait in a queue: the child's (one at a time, since the bridge waits for
+   * the returned promise before reading on) and the runner's own errors,
+   * which may not pile up beyond the mark either: a client that keeps
+   * sending but does not read is closed with 1008.
+   */
+  #send(text: string, fromRunner: boolean): void | Promise<void> {
+    if (
+      this.#queue.length === 0 &&
+      this.#socket.bufferedAmount <= this.#highWater
+    ) {
       this.#sendNow(text);
       return;
     }
-    return this.#sendWhenDrained(text);
+    if (this.#closing) return;
+    this.#queue.push(text);
+    this.#queueBytes += text.length;
+    if (fromRunner && this.#queueBytes > this.#highWater) {
+      this.#fail(
+        CloseCode.PolicyViolation,
+        `Client is not reading its replies: ${this.#queueBytes} bytes waiting`,
+      );
+      return;
+    }
+    this.#draining ??= this.#drain();
+    return this.#draining;
   }
 
-  /** Sends once the client's buffer is below the mark; closes a stalled client. */
-  async #sendWhenDrained(text: string): Promise<void> {
+  /** Sends the queue as the client reads; closes a client that stalls. */
+  async #drain(): Promise<void> {
     const socket = this.#socket;
-    const deadline = Date.now() + this.#options.sendTimeoutMs;
-    while (socket.bufferedAmount > this.#highWater) {
-      if (this.#closing || socket.readyState !== WebSocket.OPEN) return;
-      if (Date.now() > deadline) {
-        this.#fail(
-          CloseCode.PolicyViolation,
-          `Client did not read for ${this.#options.sendTimeoutMs} ms`,
-        );
-        return;
+    try {
+      while (this.#queue.length > 0) {
+        const deadline = Date.now() + this.#options.sendTimeoutMs;
+        while (socket.bufferedAmount > this.#highWater) {
+          if (this.#closing || socket.readyState !== WebSocket.OPEN) return;
+          if (Date.now() > deadline) {
+            this.#fail(
+              CloseCode.PolicyViolation,
+              `Client did not read for ${this.#options.sendTimeoutMs} ms`,
+            );
+            return;
+          }
+          await delay(5);
+        }
+        const text = this.#queue.shift()!;
+        this.#queueBytes -= text.length;
+        this.#sendNow(text);
       }
-      await delay(5);
+    } finally {
+      this.#draining = undefined;
+      if (this.#closing) {
+        this.#queue.length = 0;
+        this.#queueBytes = 0;
+      }
     }
-    this.#sendNow(text);
   }
 
   #sendNow(text: string): void {
@@ -267,10 +309,11 @@ export class WebSocketSession {
     if (this.#closing) return;
     this.#closing = true;
     this.#endReason = `${code} ${reason}`;
+    // Sent at once, past any queue: the socket closes right after.
     const unanswered = this.#bridge?.failPending(
       reason,
       data,
-      (_id, response) => this.#sendNow(response),
+      (_key, response) => this.#sendNow(response),
     ) ?? 0;
     this.#log[code === CloseCode.GoingAway ? "info" : "warning"](
       "Session {session}: closing with {code} {reason}; {pending} requests unanswered",

@@ -16,6 +16,7 @@ Deno.test("checkFrame() forwards a valid message unchanged", () => {
   assert.deepEqual(check.messages, [{
     kind: "request",
     id: "abc-1",
+    key: '"abc-1"',
     method: "tools/list",
   }]);
   assert.deepEqual(check.errors, []);
@@ -101,7 +102,17 @@ Deno.test("classify() tells requests, notifications and responses apart", () => 
       kind: "response",
       id: null,
       method: undefined,
+      errorCode: 1,
     },
+  );
+  assert.deepEqual(
+    classify({
+      jsonrpc: "2.0",
+      id: 3,
+      method: "tools/call",
+      params: { name: "echo" },
+    }),
+    { kind: "request", id: 3, method: "tools/call", name: "echo" },
   );
 });
 
@@ -122,21 +133,84 @@ Deno.test("idKey() distinguishes numbers from numeric strings", () => {
 });
 
 Deno.test("errorResponse() writes a JSON-RPC error with its id unchanged", () => {
-  assert.deepEqual(JSON.parse(errorResponse("7", -32000, "m", { x: 1 })), {
+  assert.deepEqual(JSON.parse(errorResponse('"7"', -32000, "m", { x: 1 })), {
     jsonrpc: "2.0",
     id: "7",
     error: { code: -32000, message: "m", data: { x: 1 } },
   });
+  // The id is written exactly as the request wrote it.
+  assert.match(
+    errorResponse("9007199254740993", 1, "m"),
+    /"id":9007199254740993,/,
+  );
+  assert.match(errorResponse("1.0", 1, "m"), /"id":1\.0,/);
+  assert.match(errorResponse(null, 1, "m"), /"id":null,/);
+});
+
+Deno.test("checkFrame() keys ids by their source text: 1, 1.0, -0, 0 and 2^53 neighbours stay apart", () => {
+  const keys = [
+    "1",
+    "1.0",
+    "-0",
+    "0",
+    "9007199254740992",
+    "9007199254740993",
+    '"1"',
+    '"\\u0031"',
+    "1e0",
+  ];
+  for (const key of keys) {
+    const text =
+      `{"jsonrpc":"2.0","id":${key},"method":"m","params":{"id":99}}`;
+    const check = checkFrame(text);
+    assert.ok(check.ok);
+    assert.equal(check.messages[0]!.key, key);
+  }
+  // The id written after nested objects that hold "id" keys of their own.
+  const late = checkFrame(
+    '{"jsonrpc":"2.0","params":{"id":5,"s":"\\"id\\":7"},"method":"m","id":-0}',
+  );
+  assert.ok(late.ok);
+  assert.equal(late.messages[0]!.key, "-0");
+  // Batch entries keep their own text and key.
+  const batch = checkFrame(
+    '[ {"jsonrpc":"2.0","id":1.50,"method":"a"} , {"jsonrpc":"2.0","method":"n"} ]',
+  );
+  assert.ok(batch.ok);
+  assert.deepEqual(batch.messages.map((m) => m.key), ["1.50", undefined]);
+  assert.equal(
+    batch.messages[0]!.text,
+    '{"jsonrpc":"2.0","id":1.50,"method":"a"}',
+  );
+});
+
+Deno.test("checkFrame() answers at most 100 invalid batch entries one by one; beyond that, one error for the batch", () => {
+  const some = checkFrame(
+    `[${Array(100).fill("1").join(",")},{"jsonrpc":"2.0","id":1,"method":"m"}]`,
+  );
+  assert.ok(some.ok);
+  assert.equal(some.errors.length, 100);
+  assert.equal(some.text, '[{"jsonrpc":"2.0","id":1,"method":"m"}]');
+  const many = checkFrame(`[${Array(100_000).fill("1").join(",")}]`);
+  assert.equal(many.ok, false);
+  assert.equal(many.errors.length, 1);
+  const error = JSON.parse(many.errors[0]!);
+  assert.equal(error.id, null);
+  assert.equal(error.error.code, -32600);
+  assert.match(
+    error.error.message,
+    /100000 of the batch's 100000 entries are invalid/,
+  );
 });
 
 Deno.test("idsAtEdges() finds a leading or trailing top-level id only", () => {
   assert.deepEqual(
     idsAtEdges('{"jsonrpc":"2.0","id":"r-1","result":{"data":"yyy', 'yy"}}'),
-    ["r-1"],
+    ['"r-1"'],
   );
   assert.deepEqual(
     idsAtEdges('{"result":{"data":"yy', 'yyy"},"jsonrpc":"2.0","id":17}'),
-    [17],
+    ["17"],
   );
   assert.deepEqual(
     idsAtEdges('{"result":{"items":[{"id":5', '{"id":6}]}}'),

@@ -1,0 +1,138 @@
+/**
+ * Finds pieces of a JSON text by their source, without parsing it again: the
+ * exact text of a message's `id` (so that `1`, `1.0`, `-0` and
+ * `9007199254740993` stay apart) and the entries of a batch. The text must
+ * already be known to be valid JSON (it was parsed once).
+ *
+ * @module
+ */
+
+const QUOTE = 0x22; // "
+const BACKSLASH = 0x5c; // \
+const OPEN_BRACE = 0x7b; // {
+const CLOSE_BRACE = 0x7d; // }
+const OPEN_BRACKET = 0x5b; // [
+const CLOSE_BRACKET = 0x5d; // ]
+const COMMA = 0x2c; // ,
+const COLON = 0x3a; // :
+
+function isSpace(code: number): boolean {
+  return code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09;
+}
+
+function skipSpace(text: string, i: number): number {
+  while (i < text.length && isSpace(text.charCodeAt(i))) i++;
+  return i;
+}
+
+/** From the opening quote of a string to just after its closing quote. */
+function skipString(text: string, i: number): number {
+  let from = i + 1;
+  while (true) {
+    const close = text.indexOf('"', from);
+    if (close === -1) return text.length;
+    let slashes = 0;
+    for (let k = close - 1; text.charCodeAt(k) === BACKSLASH; k--) slashes++;
+    if (slashes % 2 === 0) return close + 1;
+    from = close + 1;
+  }
+}
+
+/** From the first character of a value to just after it. */
+function skipValue(text: string, i: number): number {
+  const first = text.charCodeAt(i);
+  if (first === QUOTE) return skipString(text, i);
+  if (first !== OPEN_BRACE && first !== OPEN_BRACKET) {
+    while (i < text.length) {
+      const code = text.charCodeAt(i);
+      if (
+        code === COMMA || code === CLOSE_BRACE || code === CLOSE_BRACKET ||
+        isSpace(code)
+      ) break;
+      i++;
+    }
+    return i;
+  }
+  let depth = 0;
+  while (i < text.length) {
+    const code = text.charCodeAt(i);
+    if (code === QUOTE) {
+      i = skipString(text, i);
+      continue;
+    }
+    if (code === OPEN_BRACE || code === OPEN_BRACKET) depth++;
+    else if (code === CLOSE_BRACE || code === CLOSE_BRACKET) {
+      depth--;
+      if (depth === 0) return i + 1;
+    }
+    i++;
+  }
+  return i;
+}
+
+/**
+ * The source text of the `id` member of a JSON object, exactly as written
+ * (`1.0` stays `1.0`, `"a"` keeps its quotes and escapes).
+ *
+ * @param text A valid JSON text whose top-level value is an object.
+ * @returns The id's text, or undefined when the object has no `id`.
+ */
+export function idSource(text: string): string | undefined {
+  let i = skipSpace(text, 0);
+  if (text.charCodeAt(i) !== OPEN_BRACE) return undefined;
+  i++;
+  let found: string | undefined;
+  while (i < text.length) {
+    i = skipSpace(text, i);
+    const code = text.charCodeAt(i);
+    if (code === CLOSE_BRACE) break;
+    if (code === COMMA) {
+      i++;
+      continue;
+    }
+    if (code !== QUOTE) return found;
+    const keyEnd = skipString(text, i);
+    // "id" is the only spelling that matters in practice; an escaped
+    // spelling such as "\u0069d" is decoded to compare.
+    const key = text.slice(i, keyEnd);
+    i = skipSpace(text, keyEnd);
+    if (text.charCodeAt(i) !== COLON) return found;
+    i = skipSpace(text, i + 1);
+    const valueEnd = skipValue(text, i);
+    if (key === '"id"' || (key.includes("\\") && JSON.parse(key) === "id")) {
+      found = text.slice(i, valueEnd);
+      // A duplicate key would win over this one, as in JSON.parse: only
+      // when "id" occurs again later is the rest scanned.
+      if (text.indexOf('"id"', valueEnd) === -1) return found;
+    }
+    i = valueEnd;
+  }
+  return found;
+}
+
+/**
+ * The entries of a JSON array, each as its own source text (without the
+ * whitespace around it).
+ *
+ * @param text A valid JSON text whose top-level value is an array.
+ * @returns The entries' texts, in order.
+ */
+export function arrayEntries(text: string): string[] {
+  const entries: string[] = [];
+  let i = skipSpace(text, 0);
+  if (text.charCodeAt(i) !== OPEN_BRACKET) return entries;
+  i++;
+  while (i < text.length) {
+    i = skipSpace(text, i);
+    const code = text.charCodeAt(i);
+    if (code === CLOSE_BRACKET) break;
+    if (code === COMMA) {
+      i++;
+      continue;
+    }
+    const end = skipValue(text, i);
+    entries.push(text.slice(i, end));
+    i = end;
+  }
+  return entries;
+}
