@@ -133,13 +133,15 @@ const SETTINGS = {
     flag: "max-sessions",
     env: "MAX_SESSIONS",
     fallback: "32",
-    help: "Most sessions (children) at once; more get 503",
+    help:
+      "Most sessions at once; then the least recently active idle one ends, else 503",
   },
   maxMessageBytes: {
     flag: "max-message-bytes",
     env: "MAX_MESSAGE_BYTES",
     fallback: String(10 * 1024 * 1024),
-    help: "Largest message in either direction, in bytes",
+    help:
+      "Largest message in either direction, in bytes (4 x: bodies read at once)",
   },
   shutdownGraceMs: {
     flag: "shutdown-grace-ms",

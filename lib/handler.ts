@@ -17,7 +17,7 @@ import {
 import { TOKEN_HOW_TO, type TokenAuth } from "./auth.ts";
 import { BodyBudget } from "./body_budget.ts";
 import type { Metrics } from "./metrics.ts";
-import { httpError } from "./http_reply.ts";
+import { httpError, reasonOf } from "./http_reply.ts";
 import { LEGACY_MESSAGE_PATH, LegacySseEndpoint } from "./legacy_sse.ts";
 import { OriginGuard } from "./origin_guard.ts";
 import type { SessionSet } from "./session_set.ts";
@@ -233,7 +233,9 @@ export class RunnerHandler implements Disposable {
     const remote = `${address.hostname}:${address.port}`;
     let response: Response;
     if (upgrade && !RESERVED_PATHS.has(url.pathname)) {
-      return this.#upgrade(request, info);
+      const upgraded = this.#upgrade(request, info);
+      this.#logRefused(request, upgraded);
+      return upgraded;
     } else if (url.pathname === MCP_PATH) {
       response = await this.#http.handle(request, remote, principal);
     } else if (url.pathname === SSE_PATH) {
@@ -242,15 +244,34 @@ export class RunnerHandler implements Disposable {
       response = await this.#legacy.message(request, principal);
     } else {
       await request.body?.cancel();
-      response = this.#refuse(request, {
-        status: 426,
-        message:
-          `Upgrade Required: connect with a WebSocket (subprotocol "mcp"), or use Streamable HTTP at ${MCP_PATH} or HTTP+SSE at ${SSE_PATH}`,
-        headers: { upgrade: "websocket" },
-      });
+      return this.#guard.withCors(
+        request,
+        this.#refuse(request, {
+          status: 426,
+          message:
+            `Upgrade Required: connect with a WebSocket (subprotocol "mcp"), or use Streamable HTTP at ${MCP_PATH} or HTTP+SSE at ${SSE_PATH}`,
+          headers: { upgrade: "websocket" },
+        }),
+      );
     }
+    this.#logRefused(request, response);
     return this.#guard.withCors(request, response);
   };
+
+  /**
+   * The endpoints' own refusals (400, 404, 413, 415, 503, …) get one line
+   * each, rate-limited like the handler's.
+   */
+  #logRefused(request: Request, response: Response): void {
+    const reason = response.status >= 400 ? reasonOf(response) : undefined;
+    if (reason === undefined) return;
+    this.#refusals.log("info", "Refused {method} {path}: {reason} ({status})", {
+      method: clip(request.method, 20),
+      path: clip(pathOf(request.url), 200),
+      reason,
+      status: response.status,
+    });
+  }
 
   /**
    * Answers a request whose handling threw, as `Deno.serve`'s `onError`:

@@ -25,10 +25,30 @@ export function httpError(
   headers: Record<string, string> = {},
   code: number = ErrorCode.ServerError,
 ): Response {
-  return Response.json({ jsonrpc: "2.0", id: null, error: { code, message } }, {
+  const response = Response.json({
+    jsonrpc: "2.0",
+    id: null,
+    error: { code, message },
+  }, {
     status,
     headers,
   });
+  reasons.set(response, message);
+  return response;
+}
+
+/** The message of every error response made by {@linkcode httpError}. */
+const reasons = new WeakMap<Response, string>();
+
+/**
+ * The message an error response was made with, for the log (no body is
+ * read back).
+ *
+ * @param response A response.
+ * @returns Its message, or undefined when it was not made by `httpError`.
+ */
+export function reasonOf(response: Response): string | undefined {
+  return reasons.get(response);
 }
 
 /**

@@ -87,7 +87,7 @@ export class SessionSet implements AsyncDisposable {
    * @returns A 503 response with `Retry-After` when it may not, else undefined.
    */
   refusal(): Response | undefined {
-    const { maxSessions = Infinity, metrics, logger } = this.#options;
+    const { maxSessions = Infinity, metrics } = this.#options;
     if (this.#stopping) {
       metrics?.refused("stopping");
       return httpError(
@@ -97,11 +97,8 @@ export class SessionSet implements AsyncDisposable {
       );
     }
     if (this.#live.size >= maxSessions && !this.#evictIdle()) {
+      // Logged by the handler with the request, rate-limited.
       metrics?.refused("capacity");
-      logger?.warning(
-        "Refused a session: {max} sessions are open (--max-sessions)",
-        { max: maxSessions },
-      );
       return httpError(
         503,
         `Service Unavailable: ${maxSessions} sessions are open (--max-sessions)`,

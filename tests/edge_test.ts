@@ -208,9 +208,17 @@ Deno.test("handler answers a malformed Host with 400, and a body cut short print
   assert.doesNotMatch(runner.stdout(), STACK_LINE, runner.stdout());
   assert.equal(runner.stdout(), "", "nothing is written to stdout");
   const lines = jsonLines(stderr);
-  const refusals = lines.filter((line) =>
+  const all = lines.filter((line) =>
     String(line.message).startsWith("Refused ")
   );
+  // The two cut bodies: the endpoints' own refusals, logged the same way.
+  const bodies = all.filter((line) => line.method === "POST");
+  assert.deepEqual(bodies.map((line) => [line.path, line.status]), [
+    ["/mcp", 400],
+    ["/message", 404],
+  ]);
+  assert.match(String(bodies[0]!.reason), /cannot read the request body/);
+  const refusals = all.filter((line) => line.method !== "POST");
   // 2 hosts x 3 paths + the absolute target.
   assert.equal(refusals.length, 7, stderr);
   for (const line of refusals) {
