@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import {
   BOTH,
   call,
+  deleteSession,
   initialize,
   initializeRequest,
   JSON_ONLY,
@@ -456,10 +457,7 @@ Deno.test("ids are kept apart by their exact text: 2^53 neighbours, 0 and -0, an
   assert.equal(body.id, 5);
   assert.equal(body.error.code, -32600);
   assert.match(body.error.message, /already in flight/);
-  await fetch(`${runner.httpUrl}/mcp`, {
-    method: "DELETE",
-    headers: { "mcp-session-id": session },
-  }).then((r) => r.body?.cancel());
+  await deleteSession(runner, session);
   const ended = await (await hanging).json();
   assert.equal(ended.id, 5);
   assert.equal(ended.error.code, -32000);
@@ -558,12 +556,7 @@ Deno.test("at --max-sessions the least recently active idle session makes room; 
   assert.equal(refused.status, 503);
   const ready = await fetch(`${runner.httpUrl}/readyz`);
   assert.equal(ready.status, 503, await ready.text());
-  for (const session of [second, third]) {
-    await fetch(`${runner.httpUrl}/mcp`, {
-      method: "DELETE",
-      headers: { "mcp-session-id": session },
-    }).then((r) => r.body?.cancel());
-  }
+  for (const session of [second, third]) await deleteSession(runner, session);
   for (const response of await Promise.all(busy)) await response.text();
 });
 
