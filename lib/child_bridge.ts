@@ -20,8 +20,15 @@ import {
 } from "./jsonrpc.ts";
 import { LineOverflow, LineSplitter } from "./line_stream.ts";
 import type { Metrics } from "./metrics.ts";
-import type { OrphanGuard } from "./orphan_guard.ts";
 import { type PendingRequest, PendingRequests } from "./pending_requests.ts";
+import { PipeDeadline } from "./pipe_deadline.ts";
+import type { ChildSpec } from "./child_spec.ts";
+
+export {
+  type ChildSpec,
+  childSpecOf,
+  type DeliveryLimits,
+} from "./child_spec.ts";
 
 /** Where a bridge sends what the child says. */
 export interface BridgeTarget {
@@ -38,60 +45,6 @@ export interface BridgeTarget {
   unroutable(size: number): void;
   /** The child exited (and its stdout ended) while the bridge was open. */
   exited(status: Deno.CommandStatus, how: string): void;
-}
-
-/** The MCP server to start for a session, and the bounds on its traffic. */
-export interface ChildSpec {
-  /** The MCP server's executable. */
-  program: string;
-  /** Its arguments, passed literally. */
-  args: string[];
-  /** Its complete environment. */
-  env: Record<string, string>;
-  /** Largest message in either direction, in bytes. */
-  maxMessageBytes: number;
-  /** Most requests awaiting a response per session. */
-  maxInFlight: number;
-  /** Wait at each stop stage of the child. */
-  shutdownGraceMs: number;
-  /** Kills the child's process group if the runner dies without stopping it. */
-  guard?: OrphanGuard | undefined;
-}
-
-/**
- * Just the {@linkcode ChildSpec} fields of a larger options object, to hand
- * on to the next layer.
- *
- * @param options Any options that include a child spec.
- * @returns The child spec alone.
- */
-export function childSpecOf(options: ChildSpec): ChildSpec {
-  const {
-    program,
-    args,
-    env,
-    maxMessageBytes,
-    maxInFlight,
-    shutdownGraceMs,
-    guard,
-  } = options;
-  return {
-    program,
-    args,
-    env,
-    maxMessageBytes,
-    maxInFlight,
-    shutdownGraceMs,
-    guard,
-  };
-}
-
-/** Bounds on the way from the child to a slow client. */
-export interface DeliveryLimits {
-  /** How long a client may leave its queue full before it is dropped. */
-  sendTimeoutMs: number;
-  /** Bytes queued for a client above which the child's output pauses. */
-  sendBufferBytes: number;
 }
 
 /** Options for {@linkcode ChildBridge.spawn}. */
@@ -653,71 +606,5 @@ export class ChildBridge {
       method: undefined,
       errorCode: ErrorCode.ServerError,
     }]);
-  }
-}
-
-const DONE: ReadableStreamReadResult<Uint8Array> = Object.freeze({
-  done: true,
-}) as ReadableStreamReadResult<Uint8Array>;
-
-/**
- * Reads a child's stdout until its end, or, once armed after the child has
- * exited, until the grace period is over and nothing more is waiting to be
- * read: a process outside the child's group that holds the pipe must not
- * hold the session for ever. What was already written is still read.
- */
-class PipeDeadline {
-  #reader: ReadableStreamDefaultReader<Uint8Array>;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #expired = false;
-  #reading = false;
-  #onAbandon: (() => void) | undefined;
-  #finished = false;
-
-  constructor(reader: ReadableStreamDefaultReader<Uint8Array>) {
-    this.#reader = reader;
-  }
-
-  /** Starts the grace period; `onAbandon` is told if the pipe is given up. */
-  arm(graceMs: number, onAbandon: () => void): void {
-    if (this.#finished || this.#timer !== undefined) return;
-    this.#onAbandon = onAbandon;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#expired = true;
-      if (this.#reading) this.#abandon();
-    }, graceMs);
-  }
-
-  /** Stops the timer (the pipe ended). */
-  disarm(): void {
-    this.#finished = true;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-  }
-
-  /** Reads the next chunk; ends the stream once expired and idle. */
-  async read(): Promise<ReadableStreamReadResult<Uint8Array>> {
-    const next = this.#reader.read();
-    if (!this.#expired) {
-      this.#reading = true;
-      try {
-        return await next;
-      } finally {
-        this.#reading = false;
-      }
-    }
-    // Expired: a chunk already queued wins the race; else the pipe is idle.
-    const result = await Promise.race([next, Promise.resolve(DONE)]);
-    if (result !== DONE) return result;
-    this.#abandon();
-    return DONE;
-  }
-
-  #abandon(): void {
-    if (this.#onAbandon === undefined) return;
-    this.#onAbandon();
-    this.#onAbandon = undefined;
-    this.#reader.cancel().catch(() => {});
   }
 }

@@ -213,11 +213,13 @@ export class HttpSession {
     const { refused } = this.#bridge.forward(text, messages);
     const requests = messages.filter((m) => m.kind === "request");
     if (requests.length === 0) return { accepted: true };
-    const refusedRequests = new Set(refused.map((r) => r.request));
-    const whole = refused.length > 0 && refused[0]!.request === undefined;
-    const accepted = whole
-      ? []
-      : requests.filter((r) => !refusedRequests.has(r));
+    let accepted = requests;
+    if (refused.length > 0) {
+      const dropped = new Set(refused.map((r) => r.request));
+      accepted = dropped.has(undefined) // the whole message was refused
+        ? []
+        : requests.filter((r) => !dropped.has(r));
+    }
     const remaining = new Set(accepted.map((r) => r.key!));
     let route: Route;
     let result: { stream: ReadableStream<Uint8Array> } | {
