@@ -26,6 +26,12 @@ import {
   errorResponse,
   idKey,
 } from "./jsonrpc.ts";
+import {
+  type HeldMessage,
+  HeldMessages,
+  MAX_HELD_BYTES,
+  MAX_HELD_MESSAGES,
+} from "./held_messages.ts";
 import type { Metrics } from "./metrics.ts";
 import { sessionHandle } from "./session_id.ts";
 import { SseStream } from "./sse_stream.ts";
@@ -78,12 +84,6 @@ const KEPT_STREAMS = 32;
 /** Replay bytes kept by all the streams of one session together. */
 export const SESSION_REPLAY_BYTES = 8 * 1024 * 1024;
 
-/** Most messages held while no stream is open. */
-export const MAX_HELD_MESSAGES = 1000;
-
-/** Most bytes of messages held while no stream is open. */
-export const MAX_HELD_BYTES = 4 * 1024 * 1024;
-
 /** One Streamable HTTP session. */
 export class HttpSession {
   /** The session id (a credential: never logged). */
@@ -108,8 +108,7 @@ export class HttpSession {
   #active = new Set<SseStream>();
   #routes = new Map<string, Route>();
   #progress = new Map<string, Route>();
-  #held: { text: string; message: CheckedMessage }[] = [];
-  #heldBytes = 0;
+  #held = new HeldMessages();
   #ended = false;
   #replayBytes = 0;
   #resolveDone: () => void;
@@ -440,31 +439,22 @@ export class HttpSession {
     if (stream) {
       return stream.send(text, "message", this.#options.sendTimeoutMs);
     }
-    this.#held.push({ text, message });
-    this.#heldBytes += text.length;
-    while (
-      this.#held.length > MAX_HELD_MESSAGES || this.#heldBytes > MAX_HELD_BYTES
-    ) {
-      this.#dropHeld();
+    for (const dropped of this.#held.push({ text, message })) {
+      this.#dropped(dropped);
     }
   }
 
   /**
-   * Full: drops the oldest notification; with none, the oldest message,
-   * and a request among them gets an error response to the MCP server.
+   * A held message dropped for room; a request gets an error response to
+   * the MCP server, so that it never waits for an answer that cannot come.
    */
-  #dropHeld(): void {
-    let index = this.#held.findIndex((m) => m.message.kind === "notification");
-    if (index === -1) index = 0;
-    const [dropped] = this.#held.splice(index, 1);
-    const { text, message } = dropped!;
-    this.#heldBytes -= text.length;
+  #dropped({ message }: HeldMessage): void {
     this.#log.warning(
       "Session {session}: no stream open, {count} messages ({bytes} bytes) held; dropped the oldest {kind}",
       {
         session: this.handle,
-        count: this.#held.length + 1,
-        bytes: this.#heldBytes + text.length,
+        count: this.#held.size,
+        bytes: this.#held.bytes,
         kind: message.kind,
       },
     );
@@ -494,11 +484,10 @@ export class HttpSession {
   }
 
   #flushHeld(): void {
-    while (this.#held.length > 0) {
+    while (this.#held.size > 0) {
       const stream = this.#pickStream();
       if (!stream) return;
       const { text } = this.#held.shift()!;
-      this.#heldBytes -= text.length;
       void stream.send(text, "message", this.#options.sendTimeoutMs);
     }
   }

@@ -2,7 +2,8 @@
  * Finds pieces of a JSON text by their source, without parsing it again: the
  * exact text of a message's `id` (so that `1`, `1.0`, `-0` and
  * `9007199254740993` stay apart) and the entries of a batch. The text must
- * already be known to be valid JSON (it was parsed once).
+ * already be known to be valid JSON (it was parsed once). For a message too
+ * large to parse, `idsAtEdges` reads the id from its first and last bytes.
  *
  * @module
  */
@@ -135,4 +136,37 @@ export function arrayEntries(text: string): string[] {
     i = end;
   }
   return entries;
+}
+
+const ID_VALUE = String
+  .raw`(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|"(?:[^"\\]|\\.)*")`;
+const HEAD_ID = new RegExp(
+  String.raw`^\s*\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?"id"\s*:\s*` + ID_VALUE,
+);
+const TAIL_ID = new RegExp(
+  String.raw`"id"\s*:\s*` + ID_VALUE + String.raw`\s*\}\s*$`,
+);
+
+/**
+ * Tries to read the id of a message from the edges of its text, for a message
+ * too large to be parsed. Only ids written first (optionally after
+ * `"jsonrpc"`) or last in the top-level object are recognised.
+ *
+ * @param head The first bytes of the message.
+ * @param tail The last bytes of the message.
+ * @returns The candidate ids found (at most two), as written (see
+ *   `CheckedMessage.key`).
+ */
+export function idsAtEdges(head: string, tail: string): string[] {
+  const found: string[] = [];
+  for (const match of [HEAD_ID.exec(head), TAIL_ID.exec(tail)]) {
+    if (!match?.[1]) continue;
+    try {
+      const id = JSON.parse(match[1]);
+      if (typeof id === "string" || Number.isFinite(id)) found.push(match[1]);
+    } catch {
+      // not a complete id: ignore
+    }
+  }
+  return found;
 }

@@ -7,6 +7,8 @@
 
 import { arrayEntries, idSource } from "./json_scan.ts";
 
+export { idsAtEdges } from "./json_scan.ts";
+
 /** A JSON-RPC request id: a string or a number (never null in a request). */
 export type JsonRpcId = string | number;
 
@@ -390,36 +392,4 @@ export function checkChildLine(text: string): CheckedMessage[] | undefined {
     messages.push(checked);
   }
   return messages;
-}
-
-const ID_VALUE = String
-  .raw`(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|"(?:[^"\\]|\\.)*")`;
-const HEAD_ID = new RegExp(
-  String.raw`^\s*\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?"id"\s*:\s*` + ID_VALUE,
-);
-const TAIL_ID = new RegExp(
-  String.raw`"id"\s*:\s*` + ID_VALUE + String.raw`\s*\}\s*$`,
-);
-
-/**
- * Tries to read the id of a message from the edges of its text, for a message
- * too large to be parsed. Only ids written first (optionally after
- * `"jsonrpc"`) or last in the top-level object are recognised.
- *
- * @param head The first bytes of the message.
- * @param tail The last bytes of the message.
- * @returns The candidate ids found (at most two), as written (see
- *   {@linkcode CheckedMessage.key}).
- */
-export function idsAtEdges(head: string, tail: string): string[] {
-  const found: string[] = [];
-  for (const match of [HEAD_ID.exec(head), TAIL_ID.exec(tail)]) {
-    if (!match?.[1]) continue;
-    try {
-      if (isId(JSON.parse(match[1]))) found.push(match[1]);
-    } catch {
-      // not a complete id: ignore
-    }
-  }
-  return found;
 }
