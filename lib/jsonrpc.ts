@@ -306,8 +306,8 @@ export function checkFrame(text: string): FrameCheck {
       ],
     };
   }
-  const texts = arrayEntries(line);
   const messages: CheckedMessage[] = [];
+  const at: number[] = [];
   const invalid: { invalid: string; id: JsonRpcId | null }[] = [];
   let invalidCount = 0;
   for (const [i, entry] of entries.entries()) {
@@ -317,9 +317,8 @@ export function checkFrame(text: string): FrameCheck {
       if (++invalidCount <= MAX_BATCH_ERRORS) invalid.push(checked);
       continue;
     }
-    const entryText = texts[i]!;
-    withKey(checked, entryText).text = entryText;
     messages.push(checked);
+    at.push(i);
   }
   if (invalidCount > MAX_BATCH_ERRORS) {
     return {
@@ -335,6 +334,12 @@ export function checkFrame(text: string): FrameCheck {
   }
   const errors = invalid.map(invalidRequest);
   if (messages.length === 0) return { ok: false, errors };
+  // The entries' texts only once the batch is known to be forwarded.
+  const texts = arrayEntries(line);
+  for (const [n, checked] of messages.entries()) {
+    const entryText = texts[at[n]!]!;
+    withKey(checked, entryText).text = entryText;
+  }
   return {
     ok: true,
     text: errors.length === 0 ? line : joinBatch(messages),
