@@ -15,7 +15,7 @@ import { TOKEN_QUERY_PARAMETER, TokenAuth, tokensFor } from "./lib/auth.ts";
 import { ConfigError, helpText, parseConfig } from "./lib/config.ts";
 import { MCP_PATH, RunnerHandler, SSE_PATH } from "./lib/handler.ts";
 import { healthcheckTarget, probeHealth } from "./lib/healthcheck.ts";
-import { configureLogging, logger } from "./lib/log.ts";
+import { configureLogging, flushLogs, logger } from "./lib/log.ts";
 import { Metrics } from "./lib/metrics.ts";
 import { OrphanGuard } from "./lib/orphan_guard.ts";
 import { isLoopback } from "./lib/origin_guard.ts";
@@ -191,6 +191,7 @@ export async function main(args: string[]): Promise<number> {
       signal,
     });
     sessions.killAll();
+    flushLogs();
     Deno.exit(1);
   };
   const listeners = signals.map((signal) =>
@@ -333,6 +334,7 @@ export async function main(args: string[]): Promise<number> {
     // has stopped by now (sessions.shutdown() waited for them), so exiting
     // leaves no process behind.
     log.warning("Stopped with connections still open");
+    flushLogs();
     Deno.exit(0);
   }
   log.info("Stopped");
@@ -342,5 +344,7 @@ export async function main(args: string[]): Promise<number> {
 if (import.meta.main) {
   // main() returns only once every child has stopped: exiting now cannot
   // orphan one, and does not wait for the runtime's idle WebSocket timers.
-  Deno.exit(await main(Deno.args));
+  const code = await main(Deno.args);
+  flushLogs();
+  Deno.exit(code);
 }

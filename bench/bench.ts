@@ -230,11 +230,19 @@ async function startRunner(
   }).spawn();
   let text = "";
   const listening = Promise.withResolvers<number>();
+  let found = false;
   const drained = (async () => {
     for await (const chunk of process.stderr) {
       text += decoder.decode(chunk, { stream: true });
-      const match = /Listening on ws:\/\/[^\s"]*:(\d+)\//.exec(text);
-      if (match) listening.resolve(Number(match[1]));
+      // Looked for until found: the runner logs a line per request at info,
+      // and scanning all of it would charge the bench's CPU to the runner.
+      if (!found) {
+        const match = /Listening on ws:\/\/[^\s"]*:(\d+)\//.exec(text);
+        if (match) {
+          found = true;
+          listening.resolve(Number(match[1]));
+        }
+      }
       if (text.length > 256 * 1024) text = text.slice(-128 * 1024);
     }
     listening.reject(new Error(`Runner exited before listening:\n${text}`));

@@ -57,14 +57,7 @@ export interface LoggingOptions {
  * @param options Level, format and destination.
  */
 export function configureLogging(options: LoggingOptions): void {
-  const encoder = new TextEncoder();
-  const write = options.write ?? ((line: string) => {
-    try {
-      writeAll(encoder.encode(line));
-    } catch {
-      // stderr is gone (closed pipe): logging must never take the runner down
-    }
-  });
+  const write = options.write ?? batchedStderr;
   const formatter = options.format === "json" ? jsonLine : getTextFormatter({
     timestamp: "date-time-tz",
     value: (value) =>
@@ -124,6 +117,37 @@ function jsonLine(record: LogRecord): string {
     category: record.category.join("."),
     message,
   }) + "\n";
+}
+
+const encoder = new TextEncoder();
+let pending = "";
+let flushScheduled = false;
+
+/**
+ * Writes lines to stderr, all the lines of one task in one write (a
+ * microtask after the first): a busy runner logs a line per request.
+ */
+function batchedStderr(line: string): void {
+  pending += line;
+  if (flushScheduled) return;
+  flushScheduled = true;
+  queueMicrotask(flushLogs);
+}
+
+/**
+ * Writes out log lines not written yet. `main.ts` calls it before
+ * `Deno.exit`, which would drop them.
+ */
+export function flushLogs(): void {
+  flushScheduled = false;
+  if (pending === "") return;
+  const text = pending;
+  pending = "";
+  try {
+    writeAll(encoder.encode(text));
+  } catch {
+    // stderr is gone (closed pipe): logging must never take the runner down
+  }
 }
 
 function writeAll(bytes: Uint8Array): void {

@@ -9,6 +9,7 @@
  */
 
 import { main } from "../main.ts";
+import { flushLogs } from "../lib/log.ts";
 
 /** The MCP server the demo serves, pinned. */
 export const DEMO_SERVER =
@@ -26,5 +27,7 @@ export function demoArgs(args: string[], deno: string): string[] {
 }
 
 if (import.meta.main) {
-  Deno.exit(await main(demoArgs(Deno.args, Deno.execPath())));
+  const code = await main(demoArgs(Deno.args, Deno.execPath()));
+  flushLogs();
+  Deno.exit(code);
 }
