@@ -11,20 +11,24 @@
  */
 
 import denoConfig from "./deno.json" with { type: "json" };
-import { TOKEN_QUERY_PARAMETER, TokenAuth, tokensFor } from "./lib/auth.ts";
-import { ConfigError, helpText, parseConfig } from "./lib/config.ts";
-import { MCP_PATH, RunnerHandler, SSE_PATH } from "./lib/handler.ts";
-import { healthcheckTarget, probeHealth } from "./lib/healthcheck.ts";
-import { configureLogging, flushLogs, logger } from "./lib/log.ts";
-import { Metrics } from "./lib/metrics.ts";
-import { OrphanGuard } from "./lib/orphan_guard.ts";
-import { isLoopback } from "./lib/origin_guard.ts";
-import { SessionSet } from "./lib/session_set.ts";
+import {
+  TOKEN_QUERY_PARAMETER,
+  TokenAuth,
+  tokensFor,
+} from "./lib/security/auth.ts";
+import { ConfigError, helpText, parseConfig } from "./lib/config/config.ts";
+import { MCP_PATH, RunnerHandler, SSE_PATH } from "./lib/front/handler.ts";
+import { healthcheckTarget, probeHealth } from "./lib/cli/healthcheck.ts";
+import { configureLogging, flushLogs, logger } from "./lib/observe/log.ts";
+import { Metrics } from "./lib/observe/metrics.ts";
+import { OrphanGuard } from "./lib/child/orphan_guard.ts";
+import { isLoopback } from "./lib/security/origin_guard.ts";
+import { SessionSet } from "./lib/session/session_set.ts";
 import {
   findInterpreterProblem,
   findProgram,
   type InterpreterProblem,
-} from "./lib/which.ts";
+} from "./lib/child/which.ts";
 
 /** The runner's version, from deno.json. */
 export const VERSION: string = denoConfig.version;

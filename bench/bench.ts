@@ -16,7 +16,7 @@
  */
 
 import denoConfig from "../deno.json" with { type: "json" };
-import { LineOverflow, LineStream } from "../lib/line_stream.ts";
+import { LineOverflow, LineStream } from "../lib/child/line_stream.ts";
 
 const QUICK = Deno.args.includes("--quick");
 

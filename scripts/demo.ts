@@ -9,7 +9,7 @@
  */
 
 import { main } from "../main.ts";
-import { flushLogs } from "../lib/log.ts";
+import { flushLogs } from "../lib/observe/log.ts";
 
 /** The MCP server the demo serves, pinned. */
 export const DEMO_SERVER =

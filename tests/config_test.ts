@@ -4,7 +4,7 @@ import {
   helpText,
   parseConfig,
   RUNNER_VARIABLES,
-} from "../lib/config.ts";
+} from "../lib/config/config.ts";
 
 function run(
   args: string[],

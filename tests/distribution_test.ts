@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import denoConfig from "../deno.json" with { type: "json" };
-import { parseConfig, RUNNER_VARIABLES } from "../lib/config.ts";
+import { parseConfig, RUNNER_VARIABLES } from "../lib/config/config.ts";
 import {
   BINARY_NAME,
   compileSteps,
@@ -33,7 +33,7 @@ function read(path: string): string {
   );
 }
 
-/** The default port of the runner, from lib/config.ts. */
+/** The default port of the runner, from lib/config/. */
 function defaultPort(): number {
   const parsed = parseConfig(["--no-env-file", "--", "x"], {
     env: {},
@@ -625,11 +625,13 @@ Deno.test("compile:all writes SHA256SUMS in sha256sum format", async () => {
 
 Deno.test("lib/ and main.ts never locate files through import.meta (a compiled binary has no source tree)", () => {
   const files = ["main.ts"];
-  for (const entry of Deno.readDirSync(new URL("lib/", ROOT_URL))) {
-    if (entry.isFile && entry.name.endsWith(".ts")) {
-      files.push(`lib/${entry.name}`);
+  const walk = (dir: string) => {
+    for (const entry of Deno.readDirSync(new URL(dir, ROOT_URL))) {
+      if (entry.isDirectory) walk(`${dir}${entry.name}/`);
+      else if (entry.name.endsWith(".ts")) files.push(`${dir}${entry.name}`);
     }
-  }
+  };
+  walk("lib/");
   assert.ok(files.length > 5, "lib/ was read");
   const offences: string[] = [];
   for (const file of files) {

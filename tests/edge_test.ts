@@ -10,14 +10,14 @@
  */
 
 import assert from "node:assert/strict";
-import { RunnerHandler } from "../lib/handler.ts";
+import { RunnerHandler } from "../lib/front/handler.ts";
 import {
   configureLogging,
   logger,
   RateLimitedLog,
   resetLogging,
-} from "../lib/log.ts";
-import { SessionSet } from "../lib/session_set.ts";
+} from "../lib/observe/log.ts";
+import { SessionSet } from "../lib/session/session_set.ts";
 import {
   compileFlags,
   FIXTURE,

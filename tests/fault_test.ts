@@ -2077,7 +2077,9 @@ Deno.test("S-10, S-16, S-17: loopback bind by default; no file or detail behind 
 });
 
 Deno.test("S-13: session ids are long, random and visible ASCII; their log handles are short and stable", async () => {
-  const { newSessionId, sessionHandle } = await import("../lib/session_id.ts");
+  const { newSessionId, sessionHandle } = await import(
+    "../lib/session/session_id.ts"
+  );
   const ids = Array.from({ length: 1000 }, () => newSessionId());
   assert.equal(new Set(ids).size, 1000, "no duplicates");
   for (const id of ids) {

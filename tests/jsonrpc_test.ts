@@ -6,7 +6,7 @@ import {
   errorResponse,
   idKey,
   idsAtEdges,
-} from "../lib/jsonrpc.ts";
+} from "../lib/jsonrpc/message.ts";
 
 Deno.test("checkFrame() forwards a valid message unchanged", () => {
   const text = '{"jsonrpc":"2.0","id":"abc-1","method":"tools/list"}';

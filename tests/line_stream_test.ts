@@ -3,7 +3,7 @@ import {
   LineOverflow,
   LineStream,
   OVERFLOW_EDGE_BYTES,
-} from "../lib/line_stream.ts";
+} from "../lib/child/line_stream.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { OrphanGuard } from "../lib/orphan_guard.ts";
+import { OrphanGuard } from "../lib/child/orphan_guard.ts";
 import { processAlive, waitFor } from "./_helpers.ts";
 
 function sleeper(): Deno.ChildProcess {

@@ -15,7 +15,7 @@ import {
   TOKEN_QUERY_PARAMETER,
   TokenAuth,
   tokensFor,
-} from "../lib/auth.ts";
+} from "../lib/security/auth.ts";
 import {
   compileFlags,
   FIXTURE,

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { findInterpreterProblem } from "../lib/which.ts";
+import { findInterpreterProblem } from "../lib/child/which.ts";
 
 /** A temporary directory, removed on disposal. */
 async function tempDir(): Promise<{ path: string } & AsyncDisposable> {

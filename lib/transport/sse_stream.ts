@@ -6,7 +6,7 @@
  * @module
  */
 
-import { delay } from "./child.ts";
+import { delay } from "../util/delay.ts";
 
 const encoder = new TextEncoder();
 

@@ -12,29 +12,29 @@
  * @module
  */
 
-import type { Logger } from "./log.ts";
+import type { Logger } from "../../observe/log.ts";
 import {
   type BridgeTarget,
   ChildBridge,
   type ChildSpec,
   childSpecOf,
   type DeliveryLimits,
-} from "./child_bridge.ts";
+} from "../../session/child_bridge.ts";
 import {
   type CheckedMessage,
   ErrorCode,
   errorResponse,
   idKey,
-} from "./jsonrpc.ts";
+} from "../../jsonrpc/message.ts";
 import {
   type HeldMessage,
   HeldMessages,
   MAX_HELD_BYTES,
   MAX_HELD_MESSAGES,
 } from "./held_messages.ts";
-import type { Metrics } from "./metrics.ts";
-import { sessionHandle } from "./session_id.ts";
-import { SseStream } from "./sse_stream.ts";
+import type { Metrics } from "../../observe/metrics.ts";
+import { sessionHandle } from "../../session/session_id.ts";
+import { SseStream } from "../sse_stream.ts";
 
 /** Options for {@linkcode HttpSession.start}. */
 export interface HttpSessionOptions extends ChildSpec, DeliveryLimits {

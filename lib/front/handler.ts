@@ -8,21 +8,24 @@
  * @module
  */
 
-import { type Logger, RateLimitedLog } from "./log.ts";
+import { type Logger, RateLimitedLog } from "../observe/log.ts";
 import {
   type ChildSpec,
   childSpecOf,
   type DeliveryLimits,
-} from "./child_bridge.ts";
-import { TOKEN_HOW_TO, type TokenAuth } from "./auth.ts";
-import { BodyBudget } from "./body_budget.ts";
-import type { Metrics } from "./metrics.ts";
-import { httpError, reasonOf } from "./http_reply.ts";
-import { LEGACY_MESSAGE_PATH, LegacySseEndpoint } from "./legacy_sse.ts";
-import { OriginGuard } from "./origin_guard.ts";
-import type { SessionSet } from "./session_set.ts";
-import { StreamableHttpEndpoint } from "./streamable_http.ts";
-import { WebSocketSession } from "./ws_session.ts";
+} from "../session/child_bridge.ts";
+import { TOKEN_HOW_TO, type TokenAuth } from "../security/auth.ts";
+import { BodyBudget } from "../http/body_budget.ts";
+import type { Metrics } from "../observe/metrics.ts";
+import { httpError, reasonOf } from "../http/io.ts";
+import {
+  LEGACY_MESSAGE_PATH,
+  LegacySseEndpoint,
+} from "../transport/legacy_sse/endpoint.ts";
+import { OriginGuard } from "../security/origin_guard.ts";
+import type { SessionSet } from "../session/session_set.ts";
+import { StreamableHttpEndpoint } from "../transport/streamable_http/endpoint.ts";
+import { WebSocketSession } from "../transport/websocket/session.ts";
 
 /** The Streamable HTTP endpoint. */
 export const MCP_PATH = "/mcp";

@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { CheckedMessage } from "./jsonrpc.ts";
-import { valueKeyOf } from "./jsonrpc.ts";
+import type { CheckedMessage } from "../jsonrpc/message.ts";
+import { valueKeyOf } from "../jsonrpc/message.ts";
 
 /** One request waiting for its response. */
 export interface PendingRequest {

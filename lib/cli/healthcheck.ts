@@ -6,7 +6,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { ConfigError } from "./config.ts";
+import { ConfigError } from "../config/config.ts";
 
 /** What `healthcheck` was asked to probe. */
 export interface HealthcheckTarget {

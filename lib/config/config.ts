@@ -11,8 +11,8 @@
 
 import { parseArgs } from "node:util";
 import { parseEnvFile, stripBom } from "./env_file.ts";
-import type { LogLevel } from "./log.ts";
-import { LOG_LEVELS, type LogFormat } from "./log.ts";
+import type { LogLevel } from "../observe/log.ts";
+import { LOG_LEVELS, type LogFormat } from "../observe/log.ts";
 
 /** A configuration problem: the runner prints the message and exits with 2. */
 export class ConfigError extends Error {

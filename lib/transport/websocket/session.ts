@@ -4,16 +4,16 @@
  * @module
  */
 
-import type { Logger } from "./log.ts";
-import { delay } from "./child.ts";
+import type { Logger } from "../../observe/log.ts";
+import { delay } from "../../util/delay.ts";
 import {
   ChildBridge,
   type ChildSpec,
   childSpecOf,
   type DeliveryLimits,
-} from "./child_bridge.ts";
-import type { Metrics } from "./metrics.ts";
-import { checkFrame } from "./jsonrpc.ts";
+} from "../../session/child_bridge.ts";
+import type { Metrics } from "../../observe/metrics.ts";
+import { checkFrame } from "../../jsonrpc/message.ts";
 
 /** WebSocket close codes used by the runner. */
 export const CloseCode = {

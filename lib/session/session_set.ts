@@ -5,9 +5,9 @@
  * @module
  */
 
-import type { Logger } from "./log.ts";
-import { httpError } from "./http_reply.ts";
-import type { Metrics } from "./metrics.ts";
+import type { Logger } from "../observe/log.ts";
+import { httpError } from "../http/io.ts";
+import type { Metrics } from "../observe/metrics.ts";
 
 /** Options for {@linkcode SessionSet}. */
 export interface SessionSetOptions {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { CheckedMessage } from "./jsonrpc.ts";
+import type { CheckedMessage } from "../../jsonrpc/message.ts";
 
 /** Most messages held while no stream is open. */
 export const MAX_HELD_MESSAGES = 1000;

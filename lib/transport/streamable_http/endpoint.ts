@@ -6,14 +6,14 @@
  * @module
  */
 
-import type { Logger } from "./log.ts";
+import type { Logger } from "../../observe/log.ts";
 import {
   type ChildSpec,
   childSpecOf,
   type DeliveryLimits,
-} from "./child_bridge.ts";
-import { HttpSession } from "./http_session.ts";
-import type { BodyBudget } from "./body_budget.ts";
+} from "../../session/child_bridge.ts";
+import { HttpSession } from "./session.ts";
+import type { BodyBudget } from "../../http/body_budget.ts";
 import {
   accepts,
   cannotStart,
@@ -22,12 +22,12 @@ import {
   notJson,
   readMessage,
   SSE_HEADERS,
-} from "./http_reply.ts";
-import { ErrorCode } from "./jsonrpc.ts";
-import type { Metrics } from "./metrics.ts";
-import type { SessionSet } from "./session_set.ts";
-import { newSessionId } from "./session_id.ts";
-import { parseEventId } from "./sse_stream.ts";
+} from "../../http/io.ts";
+import { ErrorCode } from "../../jsonrpc/message.ts";
+import type { Metrics } from "../../observe/metrics.ts";
+import type { SessionSet } from "../../session/session_set.ts";
+import { newSessionId } from "../../session/session_id.ts";
+import { parseEventId } from "../sse_stream.ts";
 
 /** Protocol revisions a client may name in `MCP-Protocol-Version`. */
 export const SUPPORTED_PROTOCOL_VERSIONS: readonly string[] = [

@@ -7,8 +7,8 @@
  * @module
  */
 
-import type { Logger } from "./log.ts";
-import { McpChild, type StopResult } from "./child.ts";
+import type { Logger } from "../observe/log.ts";
+import { McpChild, type StopResult } from "../child/process.ts";
 import {
   checkChildLine,
   type CheckedMessage,
@@ -17,18 +17,18 @@ import {
   idsAtEdges,
   joinBatch,
   MAX_BATCH_ERRORS,
-} from "./jsonrpc.ts";
-import { LineOverflow, LineSplitter } from "./line_stream.ts";
-import type { Metrics } from "./metrics.ts";
+} from "../jsonrpc/message.ts";
+import { LineOverflow, LineSplitter } from "../child/line_stream.ts";
+import type { Metrics } from "../observe/metrics.ts";
 import { type PendingRequest, PendingRequests } from "./pending_requests.ts";
-import { PipeDeadline } from "./pipe_deadline.ts";
-import type { ChildSpec } from "./child_spec.ts";
+import { PipeDeadline } from "../child/pipe_deadline.ts";
+import type { ChildSpec } from "../child/spec.ts";
 
 export {
   type ChildSpec,
   childSpecOf,
   type DeliveryLimits,
-} from "./child_spec.ts";
+} from "../child/spec.ts";
 
 /** Where a bridge sends what the child says. */
 export interface BridgeTarget {

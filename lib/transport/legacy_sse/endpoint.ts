@@ -7,25 +7,25 @@
  * @module
  */
 
-import type { Logger } from "./log.ts";
+import type { Logger } from "../../observe/log.ts";
 import {
   ChildBridge,
   type ChildSpec,
   childSpecOf,
   type DeliveryLimits,
-} from "./child_bridge.ts";
-import type { BodyBudget } from "./body_budget.ts";
+} from "../../session/child_bridge.ts";
+import type { BodyBudget } from "../../http/body_budget.ts";
 import {
   accepts,
   cannotStart,
   httpError,
   readMessage,
   SSE_HEADERS,
-} from "./http_reply.ts";
-import type { SessionSet } from "./session_set.ts";
-import type { Metrics } from "./metrics.ts";
-import { SseStream } from "./sse_stream.ts";
-import { newSessionId, sessionHandle } from "./session_id.ts";
+} from "../../http/io.ts";
+import type { SessionSet } from "../../session/session_set.ts";
+import type { Metrics } from "../../observe/metrics.ts";
+import { SseStream } from "../sse_stream.ts";
+import { newSessionId, sessionHandle } from "../../session/session_id.ts";
 
 /** Options for {@linkcode LegacySseEndpoint}. */
 export interface LegacySseOptions extends ChildSpec, DeliveryLimits {

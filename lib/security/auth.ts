@@ -6,7 +6,7 @@
  */
 
 import { timingSafeEqual } from "node:crypto";
-import { httpError } from "./http_reply.ts";
+import { httpError } from "../http/io.ts";
 
 /**
  * The WebSocket subprotocol prefix that carries a token, for browsers that

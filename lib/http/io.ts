@@ -5,10 +5,14 @@
  * @module
  */
 
-import { concat } from "./_bytes.ts";
+import { concat } from "../util/bytes.ts";
 import type { BodyBudget } from "./body_budget.ts";
-import { type CheckedMessage, checkFrame, ErrorCode } from "./jsonrpc.ts";
-import type { Metrics } from "./metrics.ts";
+import {
+  type CheckedMessage,
+  checkFrame,
+  ErrorCode,
+} from "../jsonrpc/message.ts";
+import type { Metrics } from "../observe/metrics.ts";
 
 /**
  * An HTTP error whose body is a JSON-RPC error with id null.

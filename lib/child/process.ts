@@ -6,9 +6,10 @@
  * @module
  */
 
-import type { Logger } from "./log.ts";
+import type { Logger } from "../observe/log.ts";
 import { setImmediate } from "node:timers";
-import { concat } from "./_bytes.ts";
+import { concat } from "../util/bytes.ts";
+import { delay } from "../util/delay.ts";
 import { LineOverflow, LineStream } from "./line_stream.ts";
 import type { OrphanGuard } from "./orphan_guard.ts";
 
@@ -372,16 +373,6 @@ async function drainStderr(
     }
   }
   reportSuppressed();
-}
-
-/**
- * Waits for `ms` milliseconds.
- *
- * @param ms Milliseconds.
- * @returns Resolves after the delay.
- */
-export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 async function settlesWithin(

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { concat } from "./_bytes.ts";
+import { concat } from "../util/bytes.ts";
 
 const LF = 0x0a;
 const CR = 0x0d;
