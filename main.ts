@@ -24,6 +24,7 @@ import { Metrics } from "./lib/observe/metrics.ts";
 import { OrphanGuard } from "./lib/child/orphan_guard.ts";
 import { isLoopback } from "./lib/security/origin_guard.ts";
 import { SessionSet } from "./lib/session/session_set.ts";
+import { PerSessionProvider } from "./lib/session/per_session.ts";
 import {
   findInterpreterProblem,
   findProgram,
@@ -181,6 +182,19 @@ export async function main(args: string[]): Promise<number> {
     metrics,
     logger: logger(),
   });
+  const provider = new PerSessionProvider({
+    spec: {
+      program: config.program,
+      args: config.args,
+      env: config.childEnv,
+      maxMessageBytes: config.maxMessageBytes,
+      maxInFlight: config.maxInFlight,
+      shutdownGraceMs: config.shutdownGraceMs,
+      guard,
+    },
+    logger: logger(),
+    metrics,
+  });
   let stopping = false;
   const stopRequested = Promise.withResolvers<string>();
   const signals: Deno.Signal[] = Deno.build.os === "windows"
@@ -195,6 +209,7 @@ export async function main(args: string[]): Promise<number> {
       signal,
     });
     sessions.killAll();
+    provider.killNow();
     flushLogs();
     Deno.exit(1);
   };
@@ -206,17 +221,13 @@ export async function main(args: string[]): Promise<number> {
   }
 
   const handler = new RunnerHandler({
-    program: config.program,
-    args: config.args,
-    env: config.childEnv,
+    provider,
     maxMessageBytes: config.maxMessageBytes,
-    maxInFlight: config.maxInFlight,
     shutdownGraceMs: config.shutdownGraceMs,
     sendTimeoutMs: config.sendTimeoutMs,
     sendBufferBytes: config.sendBufferBytes,
     keepaliveSeconds: config.keepaliveSeconds,
     sessionIdleTimeoutMs: config.sessionIdleTimeout * 1000,
-    guard,
     listenHost: config.host,
     allowOrigins: config.allowOrigins,
     sessions,
@@ -233,6 +244,7 @@ export async function main(args: string[]): Promise<number> {
     },
   });
   const startupProblem = await findInterpreterProblem(resolved, lookup);
+  provider.start();
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     server = Deno.serve(
@@ -293,6 +305,7 @@ export async function main(args: string[]): Promise<number> {
     );
   } catch (error) {
     handler[Symbol.dispose]();
+    await provider[Symbol.asyncDispose]();
     await guard?.close();
     for (const [signal, listener] of listeners) {
       Deno.removeSignalListener(signal, listener);
@@ -319,7 +332,10 @@ export async function main(args: string[]): Promise<number> {
       count: sessions.size,
     },
   );
+  const idleStopped = provider.stopIdle();
   await sessions.shutdown();
+  await idleStopped;
+  await provider[Symbol.asyncDispose]();
   await guard?.close();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const closed = await Promise.race([

@@ -17,6 +17,7 @@ import {
   RateLimitedLog,
   resetLogging,
 } from "../lib/observe/log.ts";
+import { PerSessionProvider } from "../lib/session/per_session.ts";
 import { SessionSet } from "../lib/session/session_set.ts";
 import {
   compileFlags,
@@ -240,11 +241,18 @@ Deno.test("RunnerHandler.onError logs one line per error without a stack trace, 
   try {
     const sessions = new SessionSet({ maxSessions: 1 });
     const handler = new RunnerHandler({
-      program: Deno.execPath(),
-      args: [],
-      env: {},
+      provider: new PerSessionProvider({
+        spec: {
+          program: Deno.execPath(),
+          args: [],
+          env: {},
+          maxMessageBytes: 1024,
+          maxInFlight: 16,
+          shutdownGraceMs: 100,
+        },
+        logger: logger(),
+      }),
       maxMessageBytes: 1024,
-      maxInFlight: 16,
       shutdownGraceMs: 100,
       sendTimeoutMs: 1000,
       sendBufferBytes: 1024,

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { memberRange, replaceMember } from "../lib/jsonrpc/json_scan.ts";
 import {
   checkChildLine,
   checkFrame,
@@ -112,8 +113,39 @@ Deno.test("classify() tells requests, notifications and responses apart", () => 
       method: "tools/call",
       params: { name: "echo" },
     }),
-    { kind: "request", id: 3, method: "tools/call", name: "echo" },
+    {
+      kind: "request",
+      id: 3,
+      method: "tools/call",
+      name: "echo",
+      params: { name: "echo" },
+    },
   );
+});
+
+Deno.test("memberRange() and replaceMember() find and replace nested members by their source text", () => {
+  const text =
+    '{"jsonrpc":"2.0","id":1.0,"method":"m","params":{"_meta":{"progressToken":"a\\u0062"},"n":9007199254740993}}';
+  assert.deepEqual(
+    text.slice(...memberRange(text, ["params", "_meta", "progressToken"])!),
+    '"a\\u0062"',
+  );
+  assert.equal(text.slice(...memberRange(text, ["id"])!), "1.0");
+  assert.equal(memberRange(text, ["params", "missing"]), undefined);
+  assert.equal(memberRange(text, ["id", "deeper"]), undefined);
+  // Only the member changes: the big number keeps its digits.
+  assert.equal(
+    replaceMember(text, ["id"], "7"),
+    text.replace('"id":1.0', '"id":7'),
+  );
+  // The last of two members wins, as in JSON.parse.
+  assert.equal(
+    replaceMember('{"id":1,"id":2}', ["id"], "3"),
+    '{"id":1,"id":3}',
+  );
+  // Keys inside nested values or strings are not members of the top level.
+  const nested = '{"params":{"id":5},"note":"\\"id\\":6","id":"x"}';
+  assert.equal(nested.slice(...memberRange(nested, ["id"])!), '"x"');
 });
 
 Deno.test("checkChildLine() accepts messages and batches and refuses anything else", () => {

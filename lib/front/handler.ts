@@ -9,11 +9,7 @@
  */
 
 import { type Logger, RateLimitedLog } from "../observe/log.ts";
-import {
-  type ChildSpec,
-  childSpecOf,
-  type DeliveryLimits,
-} from "../session/child_bridge.ts";
+import type { ChildProvider, SessionLimits } from "../session/channel.ts";
 import { TOKEN_HOW_TO, type TokenAuth } from "../security/auth.ts";
 import { BodyBudget } from "../http/body_budget.ts";
 import type { Metrics } from "../observe/metrics.ts";
@@ -75,7 +71,9 @@ interface Refusal {
 }
 
 /** Options for {@linkcode RunnerHandler}. */
-export interface HandlerOptions extends ChildSpec, DeliveryLimits {
+export interface HandlerOptions extends SessionLimits {
+  /** Gives every session its channel to an MCP server. */
+  provider: ChildProvider;
   /** Ping interval for idle WebSocket clients, in seconds; 0 turns it off. */
   keepaliveSeconds: number;
   /** A Streamable HTTP session idle this long is ended, in milliseconds. */
@@ -134,7 +132,9 @@ export class RunnerHandler implements Disposable {
       what: "request error",
     });
     const shared = {
-      ...childSpecOf(options),
+      provider: options.provider,
+      maxMessageBytes: options.maxMessageBytes,
+      shutdownGraceMs: options.shutdownGraceMs,
       sendTimeoutMs: options.sendTimeoutMs,
       sendBufferBytes: options.sendBufferBytes,
       sessions: options.sessions,
@@ -242,7 +242,7 @@ export class RunnerHandler implements Disposable {
     } else if (url.pathname === MCP_PATH) {
       response = await this.#http.handle(request, remote, principal);
     } else if (url.pathname === SSE_PATH) {
-      response = this.#legacy.open(request, remote, principal);
+      response = await this.#legacy.open(request, remote, principal);
     } else if (url.pathname === LEGACY_MESSAGE_PATH) {
       response = await this.#legacy.message(request, principal);
     } else {
@@ -337,6 +337,13 @@ export class RunnerHandler implements Disposable {
           "every session slot is taken and no session is idle (--max-sessions)",
       }, { status: 503, headers: { "retry-after": "1" } });
     }
+    const available = this.#options.provider.availability();
+    if (!available.ok) {
+      return Response.json({ status: "not ready", reason: available.reason }, {
+        status: 503,
+        headers: { "retry-after": String(available.retryAfterSeconds) },
+      });
+    }
     const reason = await this.#options.notReady?.();
     return reason === undefined
       ? Response.json({ status: "ready" })
@@ -425,8 +432,10 @@ export class RunnerHandler implements Disposable {
     });
     const session = new WebSocketSession(upgraded.socket, {
       id,
-      ...childSpecOf(options),
-      sendHighWaterBytes: options.sendBufferBytes,
+      provider: options.provider,
+      maxMessageBytes: options.maxMessageBytes,
+      shutdownGraceMs: options.shutdownGraceMs,
+      sendBufferBytes: options.sendBufferBytes,
       sendTimeoutMs: options.sendTimeoutMs,
       logger: log,
       remote: `${remote.hostname}:${remote.port}`,

@@ -112,6 +112,83 @@ export function idSource(text: string): string | undefined {
 }
 
 /**
+ * Where the value of member `key` of the object that starts at `from` is
+ * written: the last such member, as in `JSON.parse`.
+ */
+function memberAt(
+  text: string,
+  from: number,
+  key: string,
+): [number, number] | undefined {
+  let i = skipSpace(text, from);
+  if (text.charCodeAt(i) !== OPEN_BRACE) return undefined;
+  i++;
+  const quoted = JSON.stringify(key);
+  let found: [number, number] | undefined;
+  while (i < text.length) {
+    i = skipSpace(text, i);
+    const code = text.charCodeAt(i);
+    if (code === CLOSE_BRACE) break;
+    if (code === COMMA) {
+      i++;
+      continue;
+    }
+    if (code !== QUOTE) return found;
+    const keyEnd = skipString(text, i);
+    const name = text.slice(i, keyEnd);
+    i = skipSpace(text, keyEnd);
+    if (text.charCodeAt(i) !== COLON) return found;
+    i = skipSpace(text, i + 1);
+    const valueEnd = skipValue(text, i);
+    if (name === quoted || (name.includes("\\") && JSON.parse(name) === key)) {
+      found = [i, valueEnd];
+    }
+    i = valueEnd;
+  }
+  return found;
+}
+
+/**
+ * Where a nested member is written in a JSON text, such as
+ * `["params", "_meta", "progressToken"]`, so that its value can be replaced
+ * without writing the rest of the text again (numbers elsewhere keep their
+ * exact digits).
+ *
+ * @param text A valid JSON text whose top-level value is an object.
+ * @param path Member names from the top-level object down.
+ * @returns The value's start and end offsets, or undefined when absent.
+ */
+export function memberRange(
+  text: string,
+  path: readonly string[],
+): [number, number] | undefined {
+  let range: [number, number] | undefined = [0, text.length];
+  for (const key of path) {
+    range = memberAt(text, range[0], key);
+    if (range === undefined) return undefined;
+  }
+  return range;
+}
+
+/**
+ * Replaces the value of a nested member (see {@linkcode memberRange}).
+ *
+ * @param text A valid JSON text whose top-level value is an object.
+ * @param path Member names from the top-level object down.
+ * @param value The new value's JSON text.
+ * @returns The new text, or undefined when the member is absent.
+ */
+export function replaceMember(
+  text: string,
+  path: readonly string[],
+  value: string,
+): string | undefined {
+  const range = memberRange(text, path);
+  if (range === undefined) return undefined;
+  return text.slice(0, range[0]) + value + text.slice(range[1]);
+}
+
+/**
  * The entries of a JSON array, each as its own source text (without the
  * whitespace around it).
  *

@@ -18,6 +18,10 @@ export const ErrorCode = {
   ParseError: -32700,
   /** JSON, but not a JSON-RPC message. */
   InvalidRequest: -32600,
+  /** The method is not served (here: a child request no client can take). */
+  MethodNotFound: -32601,
+  /** Invalid method parameters (an unknown log level). */
+  InvalidParams: -32602,
   /** The runner could not get the request answered (child exited, limits). */
   ServerError: -32000,
 } as const;
@@ -53,6 +57,11 @@ export interface CheckedMessage {
    * `notifications/progress` (`params.progressToken`).
    */
   progressToken?: JsonRpcId;
+  /**
+   * The parsed `params` of a request or notification, for the few methods
+   * the runner itself acts on (shared children); never written back.
+   */
+  params?: unknown;
 }
 
 function progressTokenOf(
@@ -162,15 +171,15 @@ export function classify(
       return { invalid: '"method" must be a string', id };
     }
     if (!("id" in message)) {
+      const notification: CheckedMessage = {
+        kind: "notification",
+        id: null,
+        method: message.method,
+      };
       const token = progressTokenOf(message);
-      return token === undefined
-        ? { kind: "notification", id: null, method: message.method }
-        : {
-          kind: "notification",
-          id: null,
-          method: message.method,
-          progressToken: token,
-        };
+      if (token !== undefined) notification.progressToken = token;
+      if (message.params !== undefined) notification.params = message.params;
+      return notification;
     }
     if (!isId(rawId)) {
       return { invalid: "a request id must be a string or a number", id: null };
@@ -184,6 +193,7 @@ export function classify(
     if (token !== undefined) checked.progressToken = token;
     const name = nameOf(message);
     if (name !== undefined) checked.name = name;
+    if (message.params !== undefined) checked.params = message.params;
     return checked;
   }
   if ("result" in message || "error" in message) {

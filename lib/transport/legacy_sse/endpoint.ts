@@ -1,19 +1,18 @@
 /**
  * The legacy HTTP+SSE transport (MCP revision 2024-11-05): `GET /sse` opens
  * a stream whose first event names the POST endpoint; messages POSTed there
- * are answered with 202 and the replies arrive on the stream. One child per
- * stream; the child stops when the stream closes.
+ * are answered with 202 and the replies arrive on the stream. The session
+ * ends when the stream closes; with a child of its own, that child stops.
  *
  * @module
  */
 
 import type { Logger } from "../../observe/log.ts";
-import {
-  ChildBridge,
-  type ChildSpec,
-  childSpecOf,
-  type DeliveryLimits,
-} from "../../session/child_bridge.ts";
+import type {
+  Channel,
+  ChildProvider,
+  SessionLimits,
+} from "../../session/channel.ts";
 import type { BodyBudget } from "../../http/body_budget.ts";
 import {
   accepts,
@@ -28,7 +27,9 @@ import { SseStream } from "../sse_stream.ts";
 import { newSessionId, sessionHandle } from "../../session/session_id.ts";
 
 /** Options for {@linkcode LegacySseEndpoint}. */
-export interface LegacySseOptions extends ChildSpec, DeliveryLimits {
+export interface LegacySseOptions extends SessionLimits {
+  /** Gives each session its channel to an MCP server. */
+  provider: ChildProvider;
   /** Every live session. */
   sessions: SessionSet;
   /** Logger. */
@@ -50,7 +51,7 @@ class LegacySseSession {
   readonly done: Promise<void>;
   readonly stream: SseStream;
   principal = "anonymous";
-  #bridge!: ChildBridge;
+  #channel!: Channel;
   #ended = false;
   #resolveDone: () => void;
   #log: Logger;
@@ -78,12 +79,11 @@ class LegacySseSession {
       options.logger,
       options.sendBufferBytes,
     );
-    session.#bridge = ChildBridge.spawn({
+    session.#channel = options.provider.open({
       session: session.handle,
       transport: "sse",
       remote,
       metrics: options.metrics,
-      ...childSpecOf(options),
       logger: options.logger,
     }, {
       deliver: (text) =>
@@ -93,12 +93,7 @@ class LegacySseSession {
           "Session {session}: dropped a message of {size} bytes from the MCP server (no request to answer)",
           { session: session.handle, size },
         ),
-      exited: (status, how) => {
-        void session.end(`MCP server exited with ${how}`, {
-          exitCode: status.code,
-          signal: status.signal,
-        });
-      },
+      ended: (end) => void session.end(end.reason, end.data),
     });
     return session;
   }
@@ -107,14 +102,14 @@ class LegacySseSession {
     return this.#ended;
   }
 
-  get bridge(): ChildBridge {
-    return this.#bridge;
+  get channel(): Channel {
+    return this.#channel;
   }
 
   async end(reason: string, data?: unknown): Promise<void> {
     if (this.#ended) return await this.done;
     this.#ended = true;
-    const unanswered = this.#bridge.failPending(
+    const unanswered = this.#channel.failPending(
       reason,
       data,
       (_key, response) => {
@@ -130,7 +125,7 @@ class LegacySseSession {
       },
     );
     this.stream.complete();
-    await this.#bridge.close(reason);
+    await this.#channel.close(reason);
     this.#resolveDone();
   }
 
@@ -139,7 +134,7 @@ class LegacySseSession {
   }
 
   killNow(): void {
-    this.#bridge.killNow();
+    this.#channel.killNow();
   }
 }
 
@@ -165,11 +160,11 @@ export class LegacySseEndpoint {
    * @param principal Who the request authenticated as.
    * @returns The SSE response, whose first event is `endpoint`.
    */
-  open(
+  async open(
     request: Request,
     remote = "unknown",
     principal = "anonymous",
-  ): Response {
+  ): Promise<Response> {
     const options = this.#options;
     if (request.method !== "GET") {
       return httpError(405, "Method Not Allowed: open the stream with GET", {
@@ -181,6 +176,12 @@ export class LegacySseEndpoint {
     }
     const refused = options.sessions.refusal();
     if (refused) return refused;
+    const available = await options.provider.whenAvailable();
+    if (!available.ok) {
+      return httpError(503, `Service Unavailable: ${available.reason}`, {
+        "retry-after": String(available.retryAfterSeconds),
+      });
+    }
     const id = newSessionId();
     let session: LegacySseSession;
     try {
@@ -248,7 +249,7 @@ export class LegacySseEndpoint {
       metrics: this.#options.metrics,
     });
     if (check instanceof Response) return check;
-    if (session.bridge.backlogged) {
+    if (session.channel.backlogged) {
       return httpError(
         503,
         "Service Unavailable: the MCP server is not reading its input; retry later",
@@ -260,7 +261,7 @@ export class LegacySseEndpoint {
     // Errors the runner makes go to the stream like the child's messages;
     // at most one message's worth waits beyond the mark (see above).
     for (const error of check.errors) void session.stream.send(error);
-    const { refused } = session.bridge.forward(check.text, check.messages);
+    const { refused } = session.channel.forward(check.text, check.messages);
     for (const { error } of refused) void session.stream.send(error);
     return accepted();
   }

@@ -7,11 +7,7 @@
  */
 
 import type { Logger } from "../../observe/log.ts";
-import {
-  type ChildSpec,
-  childSpecOf,
-  type DeliveryLimits,
-} from "../../session/child_bridge.ts";
+import type { ChildProvider, SessionLimits } from "../../session/channel.ts";
 import { HttpSession } from "./session.ts";
 import type { BodyBudget } from "../../http/body_budget.ts";
 import {
@@ -38,7 +34,9 @@ export const SUPPORTED_PROTOCOL_VERSIONS: readonly string[] = [
 ];
 
 /** Options for {@linkcode StreamableHttpEndpoint}. */
-export interface StreamableHttpOptions extends ChildSpec, DeliveryLimits {
+export interface StreamableHttpOptions extends SessionLimits {
+  /** Gives each session its channel to an MCP server. */
+  provider: ChildProvider;
   /** A session without requests or open streams this long is ended. */
   idleTimeoutMs: number;
   /** Every live session. */
@@ -183,6 +181,12 @@ export class StreamableHttpEndpoint implements Disposable {
       }
       const versionError = this.#versionError(request);
       if (versionError) return versionError;
+      const available = await this.#options.provider.whenAvailable();
+      if (!available.ok) {
+        return httpError(503, `Service Unavailable: ${available.reason}`, {
+          "retry-after": String(available.retryAfterSeconds),
+        });
+      }
       const created = this.#create(remote, principal);
       if (created instanceof Response) return created;
       session = created;
@@ -314,7 +318,9 @@ export class StreamableHttpEndpoint implements Disposable {
     try {
       session = HttpSession.start({
         id,
-        ...childSpecOf(options),
+        provider: options.provider,
+        maxMessageBytes: options.maxMessageBytes,
+        shutdownGraceMs: options.shutdownGraceMs,
         sendTimeoutMs: options.sendTimeoutMs,
         sendBufferBytes: options.sendBufferBytes,
         logger: options.logger,

@@ -1,6 +1,6 @@
 /**
- * One Streamable HTTP session (`Mcp-Session-Id`) bridged to its own MCP
- * server child, with the routing of the child's messages to SSE streams.
+ * One Streamable HTTP session (`Mcp-Session-Id`) bridged to an MCP server
+ * (its own child or a shared one), with the routing of the child's messages to SSE streams.
  *
  * Routing rules: a response goes to the stream (or JSON reply) of the POST
  * that carried its request; a progress notification goes to the stream of the
@@ -13,13 +13,12 @@
  */
 
 import type { Logger } from "../../observe/log.ts";
-import {
-  type BridgeTarget,
-  ChildBridge,
-  type ChildSpec,
-  childSpecOf,
-  type DeliveryLimits,
-} from "../../session/child_bridge.ts";
+import type {
+  Channel,
+  ChannelTarget,
+  ChildProvider,
+  SessionLimits,
+} from "../../session/channel.ts";
 import {
   type CheckedMessage,
   ErrorCode,
@@ -37,9 +36,11 @@ import { sessionHandle } from "../../session/session_id.ts";
 import { SseStream } from "../sse_stream.ts";
 
 /** Options for {@linkcode HttpSession.start}. */
-export interface HttpSessionOptions extends ChildSpec, DeliveryLimits {
+export interface HttpSessionOptions extends SessionLimits {
   /** The session id (also the `Mcp-Session-Id` value). */
   id: string;
+  /** Gives the session its channel to an MCP server. */
+  provider: ChildProvider;
   /** Logger. */
   logger: Logger;
   /**
@@ -101,7 +102,7 @@ export class HttpSession {
 
   #options: HttpSessionOptions;
   #log: Logger;
-  #bridge!: ChildBridge;
+  #channel!: Channel;
   #streams = new Map<string, SseStream>();
   #nextStream = 1;
   #standalone: SseStream | undefined;
@@ -133,22 +134,16 @@ export class HttpSession {
    */
   static start(options: HttpSessionOptions): HttpSession {
     const session = new HttpSession(options);
-    const target: BridgeTarget = {
+    const target: ChannelTarget = {
       deliver: (text, messages) => session.#deliver(text, messages),
       unroutable: (size) => session.#unroutable(size),
-      exited: (status, how) => {
-        void session.end(`MCP server exited with ${how}`, {
-          exitCode: status.code,
-          signal: status.signal,
-        });
-      },
+      ended: (end) => void session.end(end.reason, end.data),
     };
-    session.#bridge = ChildBridge.spawn({
+    session.#channel = options.provider.open({
       session: session.handle,
       transport: "streamable-http",
       remote: options.remote,
       metrics: options.metrics,
-      ...childSpecOf(options),
       logger: options.logger,
     }, target);
     return session;
@@ -159,9 +154,9 @@ export class HttpSession {
     return this.#ended;
   }
 
-  /** Whether the MCP server has stopped reading its stdin (see ChildBridge). */
+  /** Whether the MCP server has stopped reading its input (see Channel). */
   get backlogged(): boolean {
-    return this.#bridge.backlogged;
+    return this.#channel.backlogged;
   }
 
   /**
@@ -209,7 +204,7 @@ export class HttpSession {
     this.lastActivity = Date.now();
     // Forwarded first: the child's answers are read in a later turn, after
     // the routes below are in place.
-    const { refused } = this.#bridge.forward(text, messages);
+    const { refused } = this.#channel.forward(text, messages);
     const requests = messages.filter((m) => m.kind === "request");
     if (requests.length === 0) return { accepted: true };
     let accepted = requests;
@@ -294,7 +289,7 @@ export class HttpSession {
   async end(reason: string, data?: unknown): Promise<void> {
     if (this.#ended) return await this.done;
     this.#ended = true;
-    const unanswered = this.#bridge.failPending(
+    const unanswered = this.#channel.failPending(
       reason,
       data,
       (key, response) => {
@@ -314,7 +309,7 @@ export class HttpSession {
     }
     this.#routes.clear();
     for (const stream of this.#streams.values()) stream.complete();
-    await this.#bridge.close(reason);
+    await this.#channel.close(reason);
     this.#resolveDone();
   }
 
@@ -325,7 +320,7 @@ export class HttpSession {
 
   /** SIGKILLs the child's process group at once. */
   killNow(): void {
-    this.#bridge.killNow();
+    this.#channel.killNow();
   }
 
   #newStream(id = String(this.#nextStream++)): SseStream {
@@ -459,7 +454,7 @@ export class HttpSession {
       },
     );
     if (message.kind === "request" && message.key !== undefined) {
-      this.#bridge.forward(
+      this.#channel.forward(
         errorResponse(
           message.key,
           ErrorCode.ServerError,

@@ -1,17 +1,17 @@
 /**
- * One WebSocket client bridged to its own MCP server child.
+ * One WebSocket client bridged to an MCP server (its own child or a shared one).
  *
  * @module
  */
 
 import type { Logger } from "../../observe/log.ts";
 import { delay } from "../../util/delay.ts";
-import {
-  ChildBridge,
-  type ChildSpec,
-  childSpecOf,
-  type DeliveryLimits,
-} from "../../session/child_bridge.ts";
+import type {
+  Channel,
+  ChannelEnd,
+  ChildProvider,
+  SessionLimits,
+} from "../../session/channel.ts";
 import type { Metrics } from "../../observe/metrics.ts";
 import { checkFrame } from "../../jsonrpc/message.ts";
 
@@ -23,19 +23,22 @@ export const CloseCode = {
   PolicyViolation: 1008,
   MessageTooBig: 1009,
   InternalError: 1011,
+  ServiceRestart: 1012,
 } as const;
 
+/** The close code for each way a channel ends its session. */
+const END_CODES: Record<ChannelEnd["kind"], number> = {
+  exited: CloseCode.InternalError,
+  restart: CloseCode.ServiceRestart,
+  overloaded: CloseCode.PolicyViolation,
+};
+
 /** Options for {@linkcode WebSocketSession}. */
-export interface WebSocketSessionOptions
-  extends ChildSpec, Pick<DeliveryLimits, "sendTimeoutMs"> {
+export interface WebSocketSessionOptions extends SessionLimits {
   /** Short id used in logs. */
   id: string;
-  /**
-   * Send-buffer level above which the child's stdout is no longer read.
-   *
-   * @default {1048576}
-   */
-  sendHighWaterBytes?: number;
+  /** Gives the session its channel to an MCP server. */
+  provider: ChildProvider;
   /** Session logger. */
   logger: Logger;
   /**
@@ -83,7 +86,7 @@ export class WebSocketSession {
   #socket: WebSocket;
   #options: WebSocketSessionOptions;
   #log: Logger;
-  #bridge: ChildBridge | undefined;
+  #channel: Channel | undefined;
   #closing = false;
   #finishing: Promise<void> | undefined;
   #resolveDone: () => void;
@@ -107,7 +110,7 @@ export class WebSocketSession {
     this.#socket = socket;
     this.#options = options;
     this.#log = options.logger;
-    this.#highWater = options.sendHighWaterBytes ?? 1024 * 1024;
+    this.#highWater = options.sendBufferBytes;
     const done = Promise.withResolvers<void>();
     this.done = done.promise;
     this.#resolveDone = done.resolve;
@@ -115,12 +118,11 @@ export class WebSocketSession {
 
     let spawnError: unknown;
     try {
-      this.#bridge = ChildBridge.spawn({
+      this.#channel = options.provider.open({
         session: this.id,
         transport: "websocket",
         remote: options.remote,
         metrics: options.metrics,
-        ...childSpecOf(options),
         logger: this.#log,
         ready: opened.promise,
       }, {
@@ -130,15 +132,11 @@ export class WebSocketSession {
             CloseCode.MessageTooBig,
             `MCP server sent a message over the limit of ${options.maxMessageBytes} bytes`,
           ),
-        exited: (status, how) =>
-          this.#fail(CloseCode.InternalError, `MCP server exited with ${how}`, {
-            exitCode: status.code,
-            signal: status.signal,
-          }),
+        ended: (end) => this.#fail(END_CODES[end.kind], end.reason, end.data),
       });
     } catch (error) {
       spawnError = error;
-      // ChildBridge.spawn() has logged it.
+      // The provider has logged it.
     }
 
     socket.binaryType = "arraybuffer";
@@ -192,12 +190,12 @@ export class WebSocketSession {
 
   /** SIGKILLs the child's process group at once (second signal). */
   killNow(): void {
-    this.#bridge?.killNow();
+    this.#channel?.killNow();
   }
 
   #onMessage(event: MessageEvent): void {
-    const bridge = this.#bridge;
-    if (this.#closing || bridge === undefined) return;
+    const channel = this.#channel;
+    if (this.#closing || channel === undefined) return;
     const data = event.data;
     if (typeof data !== "string") {
       this.#fail(
@@ -225,12 +223,12 @@ export class WebSocketSession {
     // client as the child's messages.
     for (const error of check.errors) void this.#send(error, true);
     if (!check.ok) return;
-    const { refused } = bridge.forward(check.text, check.messages);
+    const { refused } = channel.forward(check.text, check.messages);
     for (const { error } of refused) void this.#send(error, true);
-    if (bridge.backlogged) {
+    if (channel.backlogged) {
       this.#fail(
         CloseCode.PolicyViolation,
-        `MCP server is not reading its input: ${bridge.queuedBytes} bytes waiting`,
+        `MCP server is not reading its input: ${channel.queuedBytes} bytes waiting`,
       );
     }
   }
@@ -310,7 +308,7 @@ export class WebSocketSession {
     this.#closing = true;
     this.#endReason = `${code} ${reason}`;
     // Sent at once, past any queue: the socket closes right after.
-    const unanswered = this.#bridge?.failPending(
+    const unanswered = this.#channel?.failPending(
       reason,
       data,
       (_key, response) => this.#sendNow(response),
@@ -333,7 +331,7 @@ export class WebSocketSession {
   #finish(): Promise<void> {
     this.#closing = true;
     this.#finishing ??= (async () => {
-      await this.#bridge?.close(this.#endReason);
+      await this.#channel?.close(this.#endReason);
       await this.#socketClosed();
       this.#resolveDone();
     })();
