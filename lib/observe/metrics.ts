@@ -49,7 +49,20 @@ class Counter {
 }
 
 /** The runner's metrics. One instance per runner. */
+/** One metric family another part of the runner reports (see `register`). */
+export interface MetricFamily {
+  /** The metric's name. */
+  name: string;
+  /** `gauge` or `counter`. */
+  type: "gauge" | "counter";
+  /** Its help text. */
+  help: string;
+  /** Rows: labels (`{state="ready"}` or "") and value. */
+  rows: [string, number][];
+}
+
 export class Metrics {
+  #sources: (() => MetricFamily[])[] = [];
   #sessions = new Counter();
   #messagesIn = new Counter();
   #messagesOut = new Counter();
@@ -62,6 +75,15 @@ export class Metrics {
   #buckets = new Map<string, number[]>();
   #sum = new Counter();
   #count = new Counter();
+
+  /**
+   * Adds metrics computed when `/metrics` is read (a shared child's state).
+   *
+   * @param source Returns the families, at every render.
+   */
+  register(source: () => MetricFamily[]): void {
+    this.#sources.push(source);
+  }
 
   /** Counts a session that started. */
   sessionStarted(transport: string): void {
@@ -214,6 +236,9 @@ export class Metrics {
       "Idle sessions ended to admit a new one at --max-sessions",
       by("transport", this.#evicted),
     );
+    for (const source of this.#sources) {
+      for (const f of source()) family(f.name, f.type, f.help, f.rows);
+    }
     lines.push(
       "# HELP mcp_runner_request_duration_seconds Request round trip through the runner",
       "# TYPE mcp_runner_request_duration_seconds histogram",

@@ -219,21 +219,6 @@ function unauthorized(presented: boolean): AuthRefusal {
   };
 }
 
-/**
- * A request URL with the token query parameter removed, for logs.
- *
- * @param url The URL.
- * @returns Path and query without the token.
- */
-export function redactedPath(url: URL): string {
-  if (!url.searchParams.has(TOKEN_QUERY_PARAMETER)) {
-    return url.pathname + url.search;
-  }
-  const copy = new URL(url);
-  copy.searchParams.set(TOKEN_QUERY_PARAMETER, "REDACTED");
-  return copy.pathname + copy.search;
-}
-
 /** Options for {@linkcode tokensFor}. */
 export interface TokenPolicyOptions {
   /** The address the runner listens on. */

@@ -10,6 +10,12 @@ import { delay } from "../util/delay.ts";
 
 const encoder = new TextEncoder();
 
+/** The `retry` hint for clients, sent when a connection opens. */
+const RETRY_MS = 1000;
+
+/** The keepalive comment, every {@linkcode SseStreamOptions.keepaliveMs}. */
+const KEEPALIVE = encoder.encode(": keepalive\n\n");
+
 /** Options for {@linkcode SseStream}. */
 export interface SseStreamOptions {
   /**
@@ -31,11 +37,12 @@ export interface SseStreamOptions {
    */
   highWaterBytes?: number;
   /**
-   * `retry` hint for clients, in milliseconds, sent when a connection opens.
+   * A comment line is written to an attached connection this often, so that
+   * proxies with idle timeouts keep it open; 0 turns it off.
    *
-   * @default {1000}
+   * @default {15000}
    */
-  retryMs?: number;
+  keepaliveMs?: number;
   /** Called when the client's connection goes away (not on complete()). */
   onDisconnect?: () => void;
   /**
@@ -61,7 +68,8 @@ export class SseStream {
   #pastBytes = 0;
   #replayBytes: number;
   #highWater: number;
-  #retryMs: number;
+  #keepaliveMs: number;
+  #keepalive: ReturnType<typeof setInterval> | undefined;
   #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   #completed = false;
   #onDisconnect: (() => void) | undefined;
@@ -76,7 +84,7 @@ export class SseStream {
     this.id = options.id;
     this.#replayBytes = options.replayBytes ?? 4 * 1024 * 1024;
     this.#highWater = options.highWaterBytes ?? 1024 * 1024;
-    this.#retryMs = options.retryMs ?? 1000;
+    this.#keepaliveMs = options.keepaliveMs ?? 15_000;
     this.#onDisconnect = options.onDisconnect;
     this.#onBuffered = options.onBuffered;
   }
@@ -116,10 +124,10 @@ export class SseStream {
         // Priming event: an id and empty data, so the client can resume
         // from here; and how long to wait before reconnecting.
         const prime = this.id === undefined
-          ? `retry: ${this.#retryMs}\n\n`
+          ? `retry: ${RETRY_MS}\n\n`
           : `id: ${this.id}_${
             afterSeq ?? this.#seq
-          }\nretry: ${this.#retryMs}\ndata: \n\n`;
+          }\nretry: ${RETRY_MS}\ndata: \n\n`;
         controller.enqueue(encoder.encode(prime));
         if (afterSeq !== undefined) {
           for (const event of this.#past) {
@@ -129,11 +137,12 @@ export class SseStream {
         if (this.#completed) {
           this.#controller = undefined;
           controller.close();
-        }
+        } else this.#startKeepalive();
       },
       cancel: () => {
         if (this.#controller === self) {
           this.#controller = undefined;
+          this.#stopKeepalive();
           this.#onDisconnect?.();
         }
       },
@@ -178,13 +187,29 @@ export class SseStream {
     return this.#drain(controller, timeoutMs);
   }
 
-  /** Writes an SSE comment (a keepalive). */
-  comment(text: string): void {
-    try {
-      this.#controller?.enqueue(encoder.encode(`: ${text}\n\n`));
-    } catch {
-      this.#controller = undefined;
-    }
+  /**
+   * Writes a keepalive comment every `keepaliveMs` while a connection is
+   * attached; one that is still full (the client is not reading) gets none.
+   */
+  #startKeepalive(): void {
+    this.#stopKeepalive();
+    if (this.#keepaliveMs <= 0) return;
+    this.#keepalive = setInterval(() => {
+      const controller = this.#controller;
+      if (controller === undefined) return this.#stopKeepalive();
+      if ((controller.desiredSize ?? 0) <= 0) return;
+      try {
+        controller.enqueue(KEEPALIVE);
+      } catch {
+        this.#controller = undefined;
+        this.#stopKeepalive();
+      }
+    }, this.#keepaliveMs);
+  }
+
+  #stopKeepalive(): void {
+    clearInterval(this.#keepalive);
+    this.#keepalive = undefined;
   }
 
   /** Ends the stream: the connection closes, replay stays possible. */
@@ -212,11 +237,6 @@ export class SseStream {
     }
   }
 
-  /** Bytes of past events kept for replay. */
-  get bufferedBytes(): number {
-    return this.#pastBytes;
-  }
-
   /**
    * Forgets the oldest past event (it can no longer be replayed).
    *
@@ -242,6 +262,7 @@ export class SseStream {
   #closeConnection(abort = false): void {
     const controller = this.#controller;
     this.#controller = undefined;
+    this.#stopKeepalive();
     try {
       if (abort) {
         controller?.error(new Error("Cannot send: the client stopped reading"));

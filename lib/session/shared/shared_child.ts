@@ -1,0 +1,441 @@
+/**
+ * Shared mode: one long-lived MCP server child for every session. The
+ * runner initializes it itself, once per process, and answers each client's
+ * `initialize` from that result. When the child exits it is started again
+ * with backoff (250 ms doubling to 30 s, ±20 % jitter); five exits within
+ * 120 s mark it failed, with one more attempt a minute.
+ *
+ * @module
+ */
+
+import { ChildConnection, describeExit } from "../../child/connection.ts";
+import type { StopResult } from "../../child/process.ts";
+import {
+  type CheckedMessage,
+  ErrorCode,
+  errorResponse,
+} from "../../jsonrpc/message.ts";
+import { memberRange } from "../../jsonrpc/json_scan.ts";
+import type {
+  Availability,
+  Channel,
+  ChannelOptions,
+  ChannelTarget,
+  ChildProvider,
+} from "../channel.ts";
+import { overflowError } from "../direct_channel.ts";
+import type { ProviderOptions } from "../per_session.ts";
+import type { MetricFamily } from "../../observe/metrics.ts";
+import { Multiplexer } from "./multiplexer.ts";
+import type { SharedPolicy } from "./policy.ts";
+import { SharedChannel, type SharedHost } from "./shared_channel.ts";
+
+/** The states of a shared child. */
+export type SharedState =
+  | "idle"
+  | "starting"
+  | "ready"
+  | "backoff"
+  | "failed"
+  | "stopped";
+
+/** Options of {@linkcode SharedProvider}. */
+export interface SharedOptions extends ProviderOptions {
+  /** The `--shared-*` options. */
+  policy: SharedPolicy;
+  /** Requests in flight per session (`--max-in-flight`). */
+  maxSessionInFlight: number;
+  /** The session queue bound (`--send-buffer-bytes`, × 4). */
+  sendBufferBytes: number;
+  /** The runner's version, in its own clientInfo. */
+  version: string;
+}
+
+/** Exits within {@linkcode CRASH_WINDOW_MS} that mark the child failed. */
+export const CRASH_LOOP_EXITS = 5;
+/** The window of the crash-loop breaker. */
+export const CRASH_WINDOW_MS = 120_000;
+/** While failed: one new attempt this often. */
+export const FAILED_RETRY_MS = 60_000;
+/** First restart delay, doubled up to {@linkcode MAX_BACKOFF_MS}. */
+export const FIRST_BACKOFF_MS = 250;
+/** Longest restart delay. */
+export const MAX_BACKOFF_MS = 30_000;
+/** Ready this long: the backoff starts again from the first delay. */
+const STABLE_MS = 60_000;
+/** The runner's own initialize must be answered within this. */
+const HANDSHAKE_TIMEOUT_MS = 60_000;
+
+/** One child for every session. */
+export class SharedProvider implements ChildProvider, SharedHost {
+  readonly mode: string = "shared";
+  #options: SharedOptions;
+  #mux: Multiplexer;
+  #state: SharedState = "idle";
+  #connection: ChildConnection | undefined;
+  #ready = Promise.withResolvers<void>();
+  #result: string | undefined;
+  #summary: string | undefined;
+  #capabilities: Record<string, unknown> = {};
+  #exits: number[] = [];
+  #attempt = 0;
+  #readyAt = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #nextAttemptAt = 0;
+  #lastExit = "";
+  #generation = 0;
+  /** Restarts so far (for metrics). */
+  restarts = 0;
+
+  /** @param options The MCP server, the shared policy and limits. */
+  constructor(options: SharedOptions) {
+    this.#options = options;
+    this.#mux = new Multiplexer(options.policy, options.logger);
+    options.metrics?.register(() => this.#metrics());
+  }
+
+  #metrics(): MetricFamily[] {
+    const states: SharedState[] = ["starting", "ready", "backoff", "failed"];
+    return [
+      {
+        name: "mcp_runner_shared_child_state",
+        type: "gauge",
+        help: "The shared MCP server's state (1 for the current one)",
+        rows: states.map((state) => [
+          `{state="${state}"}`,
+          this.#state === state ? 1 : 0,
+        ]),
+      },
+      {
+        name: "mcp_runner_shared_child_restarts_total",
+        type: "counter",
+        help: "Exits of the shared MCP server that were followed by a restart",
+        rows: [["", this.restarts]],
+      },
+      {
+        name: "mcp_runner_shared_pending",
+        type: "gauge",
+        help: "Requests in flight on the shared MCP server",
+        rows: [["", this.#mux.pending]],
+      },
+      {
+        name: "mcp_runner_shared_sessions",
+        type: "gauge",
+        help: "Sessions attached to the shared MCP server",
+        rows: [["", this.#mux.sessions.size]],
+      },
+      {
+        name: "mcp_runner_shared_dropped_messages_total",
+        type: "counter",
+        help:
+          "Messages of the shared MCP server no session could take, by reason",
+        rows: [...this.#mux.dropped].map(([reason, n]) => [
+          `{reason="${reason}"}`,
+          n,
+        ]),
+      },
+    ];
+  }
+
+  /** The state of the child. */
+  get state(): SharedState {
+    return this.#state;
+  }
+
+  /** The child's pid, when one runs. */
+  get pid(): number | undefined {
+    return this.#connection?.pid;
+  }
+
+  get notReadyReason(): string {
+    if (this.#state === "failed") {
+      return `the MCP server is unavailable: it exited ${CRASH_LOOP_EXITS} times within ${
+        CRASH_WINDOW_MS / 1000
+      } s (last: ${this.#lastExit}); next attempt in ${this.#retryAfter()} s`;
+    }
+    if (this.#state === "stopped") return "the runner is shutting down";
+    return this.#generation > 0
+      ? "the MCP server is restarting"
+      : "the MCP server is starting";
+  }
+
+  get capabilities(): Record<string, unknown> {
+    return this.#capabilities;
+  }
+
+  get backlogged(): boolean {
+    return this.#connection?.backlogged ?? false;
+  }
+
+  get queuedBytes(): number {
+    return this.#connection?.queuedBytes ?? 0;
+  }
+
+  start(): void {
+    if (this.#options.policy.start === "eager" && this.#state === "idle") {
+      this.#spawn();
+    }
+  }
+
+  open(options: ChannelOptions, target: ChannelTarget): Channel {
+    if (this.#state === "idle") this.#spawn();
+    return new SharedChannel(this.#mux, this, options, {
+      maxInFlight: this.#options.maxSessionInFlight,
+      maxChildInFlight: this.#options.policy.maxInFlight,
+      sendBufferBytes: this.#options.sendBufferBytes,
+    }, target);
+  }
+
+  availability(): Availability {
+    if (this.#state === "ready" || this.#state === "idle") return { ok: true };
+    return {
+      ok: false,
+      reason: this.notReadyReason,
+      retryAfterSeconds: this.#retryAfter(),
+    };
+  }
+
+  async whenAvailable(): Promise<Availability> {
+    if (this.#state === "idle") this.#spawn();
+    if (this.#state === "starting" || this.#state === "backoff") {
+      await this.#waitReady(this.#options.policy.restartWaitMs);
+    }
+    return this.availability();
+  }
+
+  async initializeResult(): Promise<{ result: string } | { error: string }> {
+    if (this.#state === "starting" || this.#state === "backoff") {
+      await this.#waitReady(this.#options.policy.restartWaitMs);
+    }
+    if (this.#state === "ready" && this.#result !== undefined) {
+      return { result: this.#result };
+    }
+    return { error: `Cannot initialize: ${this.notReadyReason}` };
+  }
+
+  stopIdle(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  killNow(): void {
+    this.#connection?.killNow();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.#state = "stopped";
+    clearTimeout(this.#timer);
+    this.#ready.resolve();
+    const connection = this.#connection;
+    this.#connection = undefined;
+    if (connection !== undefined) await connection.stop();
+  }
+
+  async #waitReady(ms: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#ready.promise,
+      new Promise<void>((resolve) => timer = setTimeout(resolve, ms)),
+    ]);
+    clearTimeout(timer);
+  }
+
+  #retryAfter(): number {
+    return Math.max(1, Math.ceil((this.#nextAttemptAt - Date.now()) / 1000));
+  }
+
+  #spawn(): void {
+    this.#timer = undefined;
+    if (this.#state === "stopped") return;
+    this.#state = "starting";
+    const log = this.#options.logger;
+    let connection: ChildConnection;
+    try {
+      connection = ChildConnection.spawn({
+        spec: this.#options.spec,
+        label: "Shared MCP server",
+        logger: log,
+        metrics: this.#options.metrics,
+      });
+    } catch (error) {
+      this.#exited(`cannot start: ${String(error)}`, undefined);
+      return;
+    }
+    this.#connection = connection;
+    this.#mux.attach(connection);
+    connection.attach({
+      line: (text, messages) => this.#mux.fromChild(text, messages),
+      overflow: (size, ids) => {
+        const max = this.#options.spec.maxMessageBytes;
+        if (!this.#mux.overflow(ids, (key) => overflowError(key, size, max))) {
+          log.warning(
+            "Shared MCP server: dropped a message of {size} bytes (no request to answer)",
+            { size },
+          );
+        }
+      },
+      exited: (status, how) => {
+        if (this.#connection !== connection) return;
+        this.#exited(`exited with ${how}`, status);
+      },
+    });
+    this.#handshake(connection);
+  }
+
+  #handshake(connection: ChildConnection): void {
+    const policy = this.#options.policy;
+    const capabilities: Record<string, unknown> = {};
+    if (policy.roots.length > 0) capabilities.roots = { listChanged: false };
+    if (policy.clientRequests === "attribute") {
+      capabilities.sampling = {};
+      capabilities.elicitation = {};
+    }
+    const timer = setTimeout(
+      () => this.#handshakeFailed(connection, "no answer to initialize"),
+      HANDSHAKE_TIMEOUT_MS,
+    );
+    this.#mux.internal("initialize", {
+      protocolVersion: policy.protocolVersion,
+      capabilities,
+      clientInfo: { name: "mcp-server-runner", version: this.#options.version },
+    }, (text, message) => {
+      clearTimeout(timer);
+      if (this.#connection !== connection) return;
+      const range = message.errorCode === undefined
+        ? memberRange(text, ["result"])
+        : undefined;
+      if (range === undefined) {
+        return this.#handshakeFailed(connection, `initialize failed: ${text}`);
+      }
+      this.#ready_(connection, text.slice(...range));
+    });
+    void connection.pumped.then(() => clearTimeout(timer));
+  }
+
+  #ready_(connection: ChildConnection, result: string): void {
+    const log = this.#options.logger;
+    const parsed = JSON.parse(result) as Record<string, unknown>;
+    const caps = typeof parsed.capabilities === "object" &&
+        parsed.capabilities !== null
+      ? parsed.capabilities as Record<string, unknown>
+      : {};
+    const summary = JSON.stringify([parsed.protocolVersion, caps]);
+    const restarted = this.#summary !== undefined;
+    const changed = restarted && summary !== this.#summary;
+    this.#result = result;
+    this.#summary = summary;
+    this.#capabilities = caps;
+    this.#mux.notify("notifications/initialized");
+    this.#state = "ready";
+    this.#readyAt = Date.now();
+    this.#ready.resolve();
+    log.info(
+      "Shared MCP server ready (pid {pid}, protocol {version})",
+      { pid: connection.pid, version: String(parsed.protocolVersion) },
+    );
+    if (changed) {
+      log.warning(
+        "Shared MCP server came back with a different protocol version or capabilities: ending its {count} sessions",
+        { count: this.#mux.sessions.size },
+      );
+      for (const session of [...this.#mux.sessions]) {
+        (session as SharedChannel).end({
+          kind: "restart",
+          reason: "MCP server restarted as a different server",
+        });
+      }
+      return;
+    }
+    if (!restarted) return;
+    this.#mux.reapply();
+    for (const kind of ["tools", "prompts", "resources"]) {
+      const cap = caps[kind] as { listChanged?: unknown } | undefined;
+      if (cap?.listChanged !== true) continue;
+      const text =
+        `{"jsonrpc":"2.0","method":"notifications/${kind}/list_changed"}`;
+      const message: CheckedMessage = {
+        kind: "notification",
+        id: null,
+        method: `notifications/${kind}/list_changed`,
+      };
+      for (const session of this.#mux.sessions) session.push(text, message);
+    }
+  }
+
+  #handshakeFailed(connection: ChildConnection, why: string): void {
+    if (this.#connection !== connection) return;
+    this.#options.logger.warning("Shared MCP server: {why}; stopping it", {
+      why: why.slice(0, 500),
+    });
+    this.#connection = undefined;
+    void connection.stop().then((result: StopResult) =>
+      this.#exited(`${why.slice(0, 200)}`, result.status)
+    );
+  }
+
+  #exited(how: string, status: Deno.CommandStatus | undefined): void {
+    if (this.#state === "stopped") return;
+    const log = this.#options.logger;
+    const connection = this.#connection;
+    this.#connection = undefined;
+    if (connection !== undefined) void connection.stop();
+    this.#lastExit = status === undefined ? how : describeExit(status);
+    this.#generation++;
+    const data = {
+      exitCode: status?.code ?? null,
+      signal: status?.signal ?? null,
+      restarting: this.#options.policy.onExit === "restart",
+      generation: this.#generation,
+    };
+    const reason = `MCP server ${how}; ${
+      data.restarting ? "restarting" : "its sessions end"
+    }`;
+    this.#mux.exited((key) =>
+      errorResponse(
+        key,
+        ErrorCode.ServerError,
+        `Cannot complete request: ${reason}`,
+        data,
+      )
+    );
+    if (this.#state === "ready") this.#ready = Promise.withResolvers<void>();
+    if (this.#options.policy.onExit === "end-sessions") {
+      for (const session of [...this.#mux.sessions]) {
+        (session as SharedChannel).end({ kind: "exited", reason, data });
+      }
+    }
+    const now = Date.now();
+    if (this.#readyAt > 0 && now - this.#readyAt > STABLE_MS) this.#attempt = 0;
+    this.#readyAt = 0;
+    this.#exits = this.#exits.filter((t) => now - t < CRASH_WINDOW_MS);
+    this.#exits.push(now);
+    let wait: number;
+    if (this.#exits.length >= CRASH_LOOP_EXITS) {
+      this.#state = "failed";
+      wait = FAILED_RETRY_MS;
+      log.error(
+        "Shared MCP server {how}: {count} exits within {window} s, giving up for {wait} s",
+        {
+          how: this.#lastExit,
+          count: this.#exits.length,
+          window: CRASH_WINDOW_MS / 1000,
+          wait: wait / 1000,
+        },
+      );
+      this.#exits = [];
+    } else {
+      this.#state = "backoff";
+      const base = Math.min(
+        MAX_BACKOFF_MS,
+        FIRST_BACKOFF_MS * 2 ** this.#attempt++,
+      );
+      wait = Math.round(base * (0.8 + Math.random() * 0.4));
+      log.warning("Shared MCP server {how}; starting it again in {wait} ms", {
+        how,
+        wait,
+      });
+    }
+    this.restarts++;
+    this.#nextAttemptAt = now + wait;
+    this.#timer = setTimeout(() => this.#spawn(), wait);
+  }
+}
