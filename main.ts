@@ -24,7 +24,7 @@ import { Metrics } from "./lib/observe/metrics.ts";
 import { OrphanGuard } from "./lib/child/orphan_guard.ts";
 import { isLoopback } from "./lib/security/origin_guard.ts";
 import { SessionSet } from "./lib/session/session_set.ts";
-import { PerSessionProvider } from "./lib/session/per_session.ts";
+import { providerFor } from "./lib/session/providers.ts";
 import {
   findInterpreterProblem,
   findProgram,
@@ -182,7 +182,24 @@ export async function main(args: string[]): Promise<number> {
     metrics,
     logger: logger(),
   });
-  const provider = new PerSessionProvider({
+  const provider = providerFor({
+    mode: config.childMode,
+    prewarm: config.prewarm,
+    prewarmTtlMs: config.prewarmTtlSeconds * 1000,
+    policy: {
+      start: config.sharedStart,
+      protocolVersion: config.sharedProtocolVersion,
+      clientRequests: config.sharedClientRequests,
+      serializeCalls: config.sharedSerializeCalls,
+      roots: config.sharedRoots,
+      logs: config.sharedLogs,
+      onExit: config.sharedOnExit,
+      restartWaitMs: config.sharedRestartWaitMs,
+      maxInFlight: config.sharedMaxInFlight,
+    },
+    maxSessionInFlight: config.maxInFlight,
+    sendBufferBytes: config.sendBufferBytes,
+    version: VERSION,
     spec: {
       program: config.program,
       args: config.args,

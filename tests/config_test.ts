@@ -117,6 +117,21 @@ Deno.test("parseConfig() keeps the runner's own settings out of the child's envi
   for (const name of RUNNER_VARIABLES) {
     env[name] = name === "PORT" ? "1" : name === "MAX_SESSIONS" ? "2" : "x";
   }
+  // The child-mode settings need valid values too; in shared mode every
+  // SHARED_* variable may be set.
+  Object.assign(env, {
+    CHILD_MODE: "shared",
+    PREWARM: "0",
+    PREWARM_TTL_SECONDS: "60",
+    SHARED_START: "lazy",
+    SHARED_PROTOCOL_VERSION: "2025-06-18",
+    SHARED_CLIENT_REQUESTS: "attribute",
+    SHARED_ROOTS: "file:///srv",
+    SHARED_LOGS: "drop",
+    SHARED_ON_EXIT: "end-sessions",
+    SHARED_RESTART_WAIT_MS: "0",
+    SHARED_MAX_IN_FLIGHT: "1",
+  });
   env.LOG_LEVEL = "info";
   env.RUST_LOG = "debug";
   env.LOG_FORMAT = "json";

@@ -87,6 +87,8 @@ export class Multiplexer {
   #sessions = new Set<Downstream>();
   #serialBusy = false;
   #serialQueue: { id: string; line: string }[] = [];
+  /** Which session created each task (2025-11-25 tasks). */
+  readonly tasks: Map<string, Downstream> = new Map();
   /** URIs whose first subscribe is on its way to the child. */
   readonly subscribing: Map<string, Promise<void>> = new Map();
   /** Messages dropped, by reason (for metrics). */
@@ -301,6 +303,9 @@ export class Multiplexer {
         "Cannot answer: the client that received this request disconnected",
       ));
     }
+    for (const [task, owner] of this.tasks) {
+      if (owner === session) this.tasks.delete(task);
+    }
     this.#levels.delete(session);
     this.#applyLevel(() => {});
   }
@@ -452,6 +457,13 @@ export class Multiplexer {
           message,
         );
       }
+      return;
+    }
+    if (method === "notifications/tasks/status") {
+      const task = (message.params as { taskId?: unknown } | undefined)?.taskId;
+      const owner = typeof task === "string" ? this.tasks.get(task) : undefined;
+      if (owner === undefined) return this.#drop("unattributable", method);
+      owner.push(text, message);
       return;
     }
     if (!LIST_CHANGED.test(method)) {

@@ -61,6 +61,8 @@ interface Entry {
   at: number;
   upstream?: string;
   onAnswer?: (message: CheckedMessage) => void;
+  /** Rewrites the child's answer before the client gets it. */
+  transform?: (text: string) => string;
   batch?: Batch;
 }
 
@@ -217,7 +219,51 @@ export class SharedChannel implements Channel, Downstream {
       }
       return undefined;
     }
+    if (method.startsWith("tasks/") || "task" in params) {
+      const refusal = this.#tasks(key, method, params, entry);
+      if (refusal !== undefined) {
+        this.#entries.delete(key);
+        if (batch !== undefined) batch.remaining--;
+        return refusal;
+      }
+    }
     entry.upstream = this.#mux.request(this, message, text);
+    return undefined;
+  }
+
+  /**
+   * Tasks belong to the session that created them: another session's task
+   * is unknown to this one, and `tasks/list` shows only its own.
+   */
+  #tasks(
+    key: string,
+    method: string,
+    params: Record<string, unknown>,
+    entry: Entry,
+  ): string | undefined {
+    const tasks = this.#mux.tasks;
+    if (method === "tasks/list") {
+      entry.transform = (text) =>
+        ownTasksOnly(text, key, (id) => tasks.get(id) === this);
+      return undefined;
+    }
+    if (method.startsWith("tasks/")) {
+      const id = params.taskId;
+      if (typeof id === "string" && tasks.get(id) !== this) {
+        return errorResponse(
+          key,
+          ErrorCode.InvalidParams,
+          `Invalid params: no task ${JSON.stringify(id)} in this session`,
+        );
+      }
+      return undefined;
+    }
+    // A task-augmented request: the task it creates is this session's.
+    entry.transform = (text) => {
+      const id = createdTaskId(text);
+      if (id !== undefined) tasks.set(id, this);
+      return text;
+    };
     return undefined;
   }
 
@@ -317,6 +363,9 @@ export class SharedChannel implements Channel, Downstream {
     const entry = this.#entries.get(key);
     if (entry === undefined || entry.upstream === undefined) return;
     entry.onAnswer?.(message);
+    if (message.errorCode === undefined && entry.transform !== undefined) {
+      text = entry.transform(text);
+    }
     this.#deliverAnswer(key, entry, text, message.errorCode);
   }
 
@@ -454,5 +503,33 @@ export class SharedChannel implements Channel, Downstream {
   /** Ends the session from the child's side (restart, end-sessions). */
   end(end: ChannelEnd): void {
     if (!this.#closing) this.#target.ended(end);
+  }
+}
+
+/** The `result.task.taskId` of a CreateTaskResult response. */
+function createdTaskId(text: string): string | undefined {
+  try {
+    const id = JSON.parse(text)?.result?.task?.taskId;
+    return typeof id === "string" ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A `tasks/list` response with only the tasks `mine` accepts. */
+function ownTasksOnly(
+  text: string,
+  key: string,
+  mine: (id: string) => boolean,
+): string {
+  try {
+    const result = JSON.parse(text)?.result;
+    if (!Array.isArray(result?.tasks)) return text;
+    result.tasks = result.tasks.filter((task: { taskId?: unknown }) =>
+      typeof task?.taskId === "string" && mine(task.taskId)
+    );
+    return `{"jsonrpc":"2.0","id":${key},"result":${JSON.stringify(result)}}`;
+  } catch {
+    return text;
   }
 }
