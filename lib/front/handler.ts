@@ -21,7 +21,7 @@ import {
 import { OriginGuard } from "../security/origin_guard.ts";
 import type { SessionSet } from "../session/session_set.ts";
 import { StreamableHttpEndpoint } from "../transport/streamable_http/endpoint.ts";
-import { WebSocketSession } from "../transport/websocket/session.ts";
+import { WebSocketEndpoint } from "../transport/websocket/endpoint.ts";
 
 /** The Streamable HTTP endpoint. */
 export const MCP_PATH = "/mcp";
@@ -42,9 +42,6 @@ export const RESERVED_PATHS: ReadonlySet<string> = new Set([
  * and Retry-After.
  */
 export const BODY_BUDGET_MESSAGES = 4;
-
-/** The WebSocket subprotocol of MCP clients. */
-export const MCP_SUBPROTOCOL = "mcp";
 
 /**
  * Most refusals logged per second (the rest are counted in one warning), so
@@ -107,8 +104,8 @@ export class RunnerHandler implements Disposable {
   #guard: OriginGuard;
   #http: StreamableHttpEndpoint;
   #legacy: LegacySseEndpoint;
+  #ws: WebSocketEndpoint;
   #startedAt = Date.now();
-  #counter = 0;
   #refusals: RateLimitedLog;
   #errors: RateLimitedLog;
 
@@ -152,6 +149,11 @@ export class RunnerHandler implements Disposable {
     this.#legacy = new LegacySseEndpoint({
       ...shared,
       logger: options.logger.getChild("sse"),
+    });
+    this.#ws = new WebSocketEndpoint({
+      ...shared,
+      keepaliveSeconds: options.keepaliveSeconds,
+      logger: options.logger.getChild("ws"),
     });
   }
 
@@ -236,7 +238,7 @@ export class RunnerHandler implements Disposable {
     const remote = `${address.hostname}:${address.port}`;
     let response: Response;
     if (upgrade && !RESERVED_PATHS.has(url.pathname)) {
-      const upgraded = this.#upgrade(request, info);
+      const upgraded = this.#ws.upgrade(request, remote);
       this.#logRefused(request, upgraded);
       return upgraded;
     } else if (url.pathname === MCP_PATH) {
@@ -383,66 +385,6 @@ export class RunnerHandler implements Disposable {
       uptimeSeconds: Math.round((Date.now() - this.#startedAt) / 1000),
       version: this.#options.version,
     });
-  }
-
-  #upgrade(request: Request, info: Deno.ServeHandlerInfo): Response {
-    const options = this.#options;
-    if (request.method !== "GET") {
-      return this.#refuse(request, {
-        status: 405,
-        message: "Method Not Allowed: use GET",
-        headers: { allow: "GET" },
-      });
-    }
-    const refused = options.sessions.refusal();
-    if (refused) return refused;
-    if (request.headers.get("sec-websocket-version")?.trim() !== "13") {
-      return this.#refuse(request, {
-        status: 426,
-        message: "Upgrade Required: WebSocket version 13 is the one supported",
-        headers: { "sec-websocket-version": "13" },
-      });
-    }
-    const offered = (request.headers.get("sec-websocket-protocol") ?? "")
-      .split(",").map((p) => p.trim()).filter((p) => p !== "");
-    const upgradeOptions: Deno.UpgradeWebSocketOptions = {
-      idleTimeout: options.keepaliveSeconds,
-    };
-    if (offered.includes(MCP_SUBPROTOCOL)) {
-      upgradeOptions.protocol = MCP_SUBPROTOCOL;
-    }
-    const remote = info.remoteAddr as Deno.NetAddr;
-    let upgraded;
-    try {
-      upgraded = Deno.upgradeWebSocket(request, upgradeOptions);
-    } catch (error) {
-      return this.#refuse(request, {
-        status: 400,
-        message: `Bad Request: ${
-          error instanceof Error ? error.message : String(error)
-        }`,
-      });
-    }
-    this.#counter++;
-    const id = `ws-${this.#counter}-${crypto.randomUUID().slice(0, 8)}`;
-    const log = options.logger.getChild("ws");
-    log.info("Session {session} opened from {remote}", {
-      session: id,
-      remote: `${remote.hostname}:${remote.port}`,
-    });
-    const session = new WebSocketSession(upgraded.socket, {
-      id,
-      provider: options.provider,
-      maxMessageBytes: options.maxMessageBytes,
-      shutdownGraceMs: options.shutdownGraceMs,
-      sendBufferBytes: options.sendBufferBytes,
-      sendTimeoutMs: options.sendTimeoutMs,
-      logger: log,
-      remote: `${remote.hostname}:${remote.port}`,
-      metrics: options.metrics,
-    });
-    options.sessions.add(session);
-    return upgraded.response;
   }
 }
 
