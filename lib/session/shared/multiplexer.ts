@@ -8,15 +8,13 @@
  * @module
  */
 
-import {
-  type CheckedMessage,
-  ErrorCode,
-  errorResponse,
-} from "../../jsonrpc/message.ts";
+import { type CheckedMessage, ErrorCode } from "../../jsonrpc/message.ts";
 import { memberRange, replaceMember } from "../../jsonrpc/json_scan.ts";
 import type { Logger } from "../../observe/log.ts";
 import { levelRank, LOG_LEVELS, SessionLevels } from "./levels.ts";
-import { clientRequestsRefusal, type SharedPolicy } from "./policy.ts";
+import type { SharedPolicy } from "./policy.ts";
+import { ServerRequests } from "./server_requests.ts";
+import { Subscriptions } from "./subscriptions.ts";
 
 /** The session side of the multiplexer (implemented by `SharedChannel`). */
 export interface Downstream {
@@ -76,21 +74,16 @@ export class Multiplexer {
   #pending = new Map<string, Upstream>();
   #progress = new Map<string, { session: Downstream; token: string }>();
   #nextToken = 1;
-  #subs = new Map<string, Set<Downstream>>();
+  /** Resource subscriptions, counted per URI. */
+  readonly subs: Subscriptions<Downstream> = new Subscriptions();
   #levels = new SessionLevels<Downstream>();
   #upstreamLevel: number | undefined;
-  #serverRequests = new Map<
-    string,
-    { childKey: string; session: Downstream }
-  >();
-  #nextServerRequest = 1;
+  #server: ServerRequests;
   #sessions = new Set<Downstream>();
   #serialBusy = false;
   #serialQueue: { id: string; line: string }[] = [];
   /** Which session created each task (2025-11-25 tasks). */
   readonly tasks: Map<string, Downstream> = new Map();
-  /** URIs whose first subscribe is on its way to the child. */
-  readonly subscribing: Map<string, Promise<void>> = new Map();
   /** Messages dropped, by reason (for metrics). */
   readonly dropped = new Map<string, number>();
 
@@ -101,6 +94,17 @@ export class Multiplexer {
   constructor(policy: SharedPolicy, logger: Logger) {
     this.#policy = policy;
     this.#log = logger;
+    this.#server = new ServerRequests(policy, {
+      write: (line) => this.#write(line),
+      drop: (reason, what) => this.#drop(reason, what),
+      sessions: () => this.#sessions,
+      busy: (session) => {
+        for (const id of session.upstream) {
+          if (!this.#pending.get(id)?.orphaned) return true;
+        }
+        return false;
+      },
+    });
   }
 
   /** Requests in flight on the child, the runner's own included. */
@@ -222,10 +226,7 @@ export class Multiplexer {
 
   /** A client's answer to one of the child's requests (attribute mode). */
   response(message: CheckedMessage, text: string): void {
-    const route = message.key && this.#serverRequests.get(message.key);
-    if (!route) return;
-    this.#serverRequests.delete(message.key!);
-    this.#write(replaceMember(text, ["id"], route.childKey) ?? text);
+    this.#server.answer(message, text);
   }
 
   /** Sets a session's log level; resolves once the child runs at the new mix. */
@@ -243,31 +244,6 @@ export class Multiplexer {
       { level: LOG_LEVELS[want] },
       () => then(),
     );
-  }
-
-  /** Subscribers of a URI. */
-  subscribers(uri: string): Set<Downstream> | undefined {
-    return this.#subs.get(uri);
-  }
-
-  /** Records a subscription that the child accepted (or that it holds). */
-  subscribed(uri: string, session: Downstream): void {
-    let set = this.#subs.get(uri);
-    if (set === undefined) this.#subs.set(uri, set = new Set());
-    set.add(session);
-  }
-
-  /**
-   * Forgets a subscription.
-   *
-   * @returns Whether it was the URI's last one.
-   */
-  unsubscribed(uri: string, session: Downstream): boolean {
-    const set = this.#subs.get(uri);
-    if (set === undefined || !set.delete(session)) return false;
-    if (set.size > 0) return false;
-    this.#subs.delete(uri);
-    return true;
   }
 
   /**
@@ -289,20 +265,10 @@ export class Multiplexer {
     for (const [token, route] of this.#progress) {
       if (route.session === session) this.#progress.delete(token);
     }
-    for (const [uri, set] of this.#subs) {
-      if (set.has(session) && this.unsubscribed(uri, session)) {
-        this.internal("resources/unsubscribe", { uri }, () => {});
-      }
+    for (const uri of this.subs.release(session)) {
+      this.internal("resources/unsubscribe", { uri }, () => {});
     }
-    for (const [id, route] of this.#serverRequests) {
-      if (route.session !== session) continue;
-      this.#serverRequests.delete(id);
-      this.#write(errorResponse(
-        route.childKey,
-        ErrorCode.ServerError,
-        "Cannot answer: the client that received this request disconnected",
-      ));
-    }
+    this.#server.release(session);
     for (const [task, owner] of this.tasks) {
       if (owner === session) this.tasks.delete(task);
     }
@@ -319,7 +285,7 @@ export class Multiplexer {
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     this.#progress.clear();
-    this.#serverRequests.clear();
+    this.#server.clear();
     this.#serialQueue.length = 0;
     this.#serialBusy = false;
     this.#upstreamLevel = undefined;
@@ -333,7 +299,7 @@ export class Multiplexer {
 
   /** After a restart: subscriptions and the log level again. */
   reapply(): void {
-    for (const uri of this.#subs.keys()) {
+    for (const uri of this.subs.uris()) {
       this.internal("resources/subscribe", { uri }, () => {});
     }
     this.#applyLevel(() => {});
@@ -351,7 +317,7 @@ export class Multiplexer {
       if (message.kind === "response") this.#childResponse(message, entryText);
       else if (message.kind === "notification") {
         this.#childNotification(message, entryText);
-      } else this.#childRequest(message, entryText);
+      } else this.#server.fromChild(message, entryText);
     }
   }
 
@@ -434,7 +400,7 @@ export class Multiplexer {
     }
     if (method === "notifications/resources/updated") {
       const uri = (message.params as { uri?: unknown } | undefined)?.uri;
-      const set = typeof uri === "string" ? this.#subs.get(uri) : undefined;
+      const set = typeof uri === "string" ? this.subs.of(uri) : undefined;
       for (const session of set ?? []) session.push(text, message);
       return;
     }
@@ -447,17 +413,7 @@ export class Multiplexer {
       return;
     }
     if (method === "notifications/cancelled") {
-      const range = memberRange(text, ["params", "requestId"]);
-      const childKey = range && text.slice(...range);
-      for (const [id, route] of this.#serverRequests) {
-        if (route.childKey !== childKey) continue;
-        this.#serverRequests.delete(id);
-        route.session.push(
-          text.slice(0, range![0]) + JSON.stringify(id) + text.slice(range![1]),
-          message,
-        );
-      }
-      return;
+      return this.#server.cancelled(message, text);
     }
     if (method === "notifications/tasks/status") {
       const task = (message.params as { taskId?: unknown } | undefined)?.taskId;
@@ -474,57 +430,6 @@ export class Multiplexer {
     for (const session of this.#sessions) session.push(text, message);
   }
 
-  #childRequest(message: CheckedMessage, text: string): void {
-    const key = message.key!;
-    const method = message.method!;
-    if (method === "ping") {
-      return this.#write(`{"jsonrpc":"2.0","id":${key},"result":{}}`);
-    }
-    if (method === "roots/list" && this.#policy.roots.length > 0) {
-      const roots = this.#policy.roots.map((uri) => ({ uri }));
-      return this.#write(
-        `{"jsonrpc":"2.0","id":${key},"result":${JSON.stringify({ roots })}}`,
-      );
-    }
-    const target = this.#attributable(method);
-    if (target === undefined) {
-      this.#drop("refused-server-request", method);
-      return this.#write(errorResponse(
-        key,
-        ErrorCode.MethodNotFound,
-        clientRequestsRefusal(method, this.#policy),
-      ));
-    }
-    const id = `s${this.#nextServerRequest++}`;
-    this.#serverRequests.set(JSON.stringify(id), {
-      childKey: key,
-      session: target,
-    });
-    message.key = JSON.stringify(id);
-    target.push(replaceMember(text, ["id"], message.key) ?? text, message);
-  }
-
-  /** The one session a child request can be for, in attribute mode. */
-  #attributable(method: string): Downstream | undefined {
-    if (this.#policy.clientRequests !== "attribute") return undefined;
-    if (method === "roots/list") return undefined;
-    let found: Downstream | undefined;
-    for (const session of this.#sessions) {
-      let live = false;
-      for (const id of session.upstream) {
-        if (!this.#pending.get(id)?.orphaned) live = true;
-      }
-      if (!live) continue;
-      if (found !== undefined) return undefined;
-      found = session;
-    }
-    const capability = CAPABILITY_OF[method];
-    if (found === undefined || capability === undefined) return undefined;
-    return found.clientCapabilities[capability] === undefined
-      ? undefined
-      : found;
-  }
-
   #drop(reason: string, what: string): void {
     this.dropped.set(reason, (this.dropped.get(reason) ?? 0) + 1);
     this.#log.debug("Shared MCP server: dropped {what} ({reason})", {
@@ -537,9 +442,3 @@ export class Multiplexer {
     this.#out?.write(line);
   }
 }
-
-/** The client capability a child request needs. */
-const CAPABILITY_OF: Record<string, string> = {
-  "sampling/createMessage": "sampling",
-  "elicitation/create": "elicitation",
-};

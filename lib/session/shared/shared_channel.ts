@@ -23,7 +23,9 @@ import type {
 } from "../channel.ts";
 import { summarize } from "../direct_channel.ts";
 import { RequestLog } from "../request_log.ts";
+import { DeliveryQueue } from "./delivery_queue.ts";
 import { levelRank } from "./levels.ts";
+import { taskRule } from "./tasks.ts";
 import type { Downstream, Multiplexer } from "./multiplexer.ts";
 
 /** What a shared channel needs from the shared child. */
@@ -88,9 +90,7 @@ export class SharedChannel implements Channel, Downstream {
   #entries = new Map<string, Entry>();
   #initialized = false;
   #closing = false;
-  #queue: { text: string; messages: CheckedMessage[] }[] = [];
-  #queuedBytes = 0;
-  #busy = true;
+  #queue: DeliveryQueue;
 
   /**
    * @param mux The shared child's routing tables.
@@ -115,10 +115,19 @@ export class SharedChannel implements Channel, Downstream {
     this.#log = new RequestLog(options);
     options.metrics?.sessionStarted(options.transport);
     mux.add(this);
-    void (options.ready ?? Promise.resolve()).then(() => {
-      this.#busy = false;
-      this.#drain();
-    });
+    this.#queue = new DeliveryQueue(
+      {
+        deliver: (text, messages) => target.deliver(text, messages),
+        overflowed: (max) =>
+          target.ended({
+            kind: "overloaded",
+            reason:
+              `Client is not reading: more than ${max} bytes from the shared MCP server wait for it`,
+          }),
+      },
+      QUEUE_FACTOR * limits.sendBufferBytes,
+      options.ready ?? Promise.resolve(),
+    );
   }
 
   get backlogged(): boolean {
@@ -209,18 +218,20 @@ export class SharedChannel implements Channel, Downstream {
       return undefined;
     }
     if (method === "resources/unsubscribe" && uri !== undefined) {
-      const subscribers = this.#mux.subscribers(uri);
+      const subscribers = this.#mux.subs.of(uri);
       if (subscribers?.has(this) && subscribers.size === 1) {
-        this.#mux.unsubscribed(uri, this);
+        this.#mux.subs.delete(uri, this);
         entry.upstream = this.#mux.request(this, message, text);
       } else {
-        this.#mux.unsubscribed(uri, this);
+        this.#mux.subs.delete(uri, this);
         this.#answerLocal(key, "{}");
       }
       return undefined;
     }
     if (method.startsWith("tasks/") || "task" in params) {
-      const refusal = this.#tasks(key, method, params, entry);
+      const rule = taskRule(this, key, method, params, this.#mux.tasks);
+      if (rule.transform !== undefined) entry.transform = rule.transform;
+      const refusal = rule.refusal;
       if (refusal !== undefined) {
         this.#entries.delete(key);
         if (batch !== undefined) batch.remaining--;
@@ -228,42 +239,6 @@ export class SharedChannel implements Channel, Downstream {
       }
     }
     entry.upstream = this.#mux.request(this, message, text);
-    return undefined;
-  }
-
-  /**
-   * Tasks belong to the session that created them: another session's task
-   * is unknown to this one, and `tasks/list` shows only its own.
-   */
-  #tasks(
-    key: string,
-    method: string,
-    params: Record<string, unknown>,
-    entry: Entry,
-  ): string | undefined {
-    const tasks = this.#mux.tasks;
-    if (method === "tasks/list") {
-      entry.transform = (text) =>
-        ownTasksOnly(text, key, (id) => tasks.get(id) === this);
-      return undefined;
-    }
-    if (method.startsWith("tasks/")) {
-      const id = params.taskId;
-      if (typeof id === "string" && tasks.get(id) !== this) {
-        return errorResponse(
-          key,
-          ErrorCode.InvalidParams,
-          `Invalid params: no task ${JSON.stringify(id)} in this session`,
-        );
-      }
-      return undefined;
-    }
-    // A task-augmented request: the task it creates is this session's.
-    entry.transform = (text) => {
-      const id = createdTaskId(text);
-      if (id !== undefined) tasks.set(id, this);
-      return text;
-    };
     return undefined;
   }
 
@@ -321,13 +296,13 @@ export class SharedChannel implements Channel, Downstream {
     uri: string,
   ): void {
     const entry = this.#entries.get(key)!;
-    const subscribers = this.#mux.subscribers(uri);
+    const subscribers = this.#mux.subs.of(uri);
     if (subscribers !== undefined && subscribers.size > 0) {
-      this.#mux.subscribed(uri, this);
+      this.#mux.subs.add(uri, this);
       this.#answerLocal(key, "{}");
       return;
     }
-    const lock = this.#mux.subscribing.get(uri);
+    const lock = this.#mux.subs.pending.get(uri);
     if (lock !== undefined) {
       // A first subscribe of this URI is on its way: wait for its outcome.
       void lock.then(() => {
@@ -337,12 +312,12 @@ export class SharedChannel implements Channel, Downstream {
       return;
     }
     const done = Promise.withResolvers<void>();
-    this.#mux.subscribing.set(uri, done.promise);
+    this.#mux.subs.pending.set(uri, done.promise);
     entry.onAnswer = (answer) => {
       if (answer.errorCode === undefined && !this.#closing) {
-        this.#mux.subscribed(uri, this);
+        this.#mux.subs.add(uri, this);
       }
-      this.#mux.subscribing.delete(uri);
+      this.#mux.subs.pending.delete(uri);
       done.resolve();
     };
     entry.upstream = this.#mux.request(this, message, text);
@@ -418,47 +393,13 @@ export class SharedChannel implements Channel, Downstream {
   }
 
   #enqueue(text: string, messages: CheckedMessage[]): void {
-    if (this.#closing) return;
     this.#log.out += messages.length;
     this.#options.metrics?.childToClient(
       this.#options.transport,
       messages.length,
       text.length,
     );
-    if (!this.#busy && this.#queue.length === 0) {
-      return this.#send(text, messages);
-    }
-    this.#queue.push({ text, messages });
-    this.#queuedBytes += text.length;
-    const max = QUEUE_FACTOR * this.#limits.sendBufferBytes;
-    if (this.#queuedBytes > max) {
-      this.#queue.length = 0;
-      this.#queuedBytes = 0;
-      this.#target.ended({
-        kind: "overloaded",
-        reason:
-          `Client is not reading: more than ${max} bytes from the shared MCP server wait for it`,
-      });
-    }
-  }
-
-  #send(text: string, messages: CheckedMessage[]): void {
-    const wait = this.#target.deliver(text, messages);
-    if (wait === undefined) return;
-    this.#busy = true;
-    const resume = () => {
-      this.#busy = false;
-      this.#drain();
-    };
-    wait.then(resume, resume);
-  }
-
-  #drain(): void {
-    while (!this.#busy && this.#queue.length > 0) {
-      const next = this.#queue.shift()!;
-      this.#queuedBytes -= next.text.length;
-      this.#send(next.text, next.messages);
-    }
+    this.#queue.push(text, messages);
   }
 
   failPending(
@@ -491,8 +432,7 @@ export class SharedChannel implements Channel, Downstream {
   close(reason = "closed"): Promise<void> {
     if (this.#closing) return Promise.resolve();
     this.#closing = true;
-    this.#queue.length = 0;
-    this.#queuedBytes = 0;
+    this.#queue.close();
     this.#mux.remove(this);
     this.#log.ended(reason);
     return Promise.resolve();
@@ -503,33 +443,5 @@ export class SharedChannel implements Channel, Downstream {
   /** Ends the session from the child's side (restart, end-sessions). */
   end(end: ChannelEnd): void {
     if (!this.#closing) this.#target.ended(end);
-  }
-}
-
-/** The `result.task.taskId` of a CreateTaskResult response. */
-function createdTaskId(text: string): string | undefined {
-  try {
-    const id = JSON.parse(text)?.result?.task?.taskId;
-    return typeof id === "string" ? id : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** A `tasks/list` response with only the tasks `mine` accepts. */
-function ownTasksOnly(
-  text: string,
-  key: string,
-  mine: (id: string) => boolean,
-): string {
-  try {
-    const result = JSON.parse(text)?.result;
-    if (!Array.isArray(result?.tasks)) return text;
-    result.tasks = result.tasks.filter((task: { taskId?: unknown }) =>
-      typeof task?.taskId === "string" && mine(task.taskId)
-    );
-    return `{"jsonrpc":"2.0","id":${key},"result":${JSON.stringify(result)}}`;
-  } catch {
-    return text;
   }
 }

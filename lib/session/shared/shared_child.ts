@@ -25,8 +25,8 @@ import type {
 } from "../channel.ts";
 import { overflowError } from "../direct_channel.ts";
 import type { ProviderOptions } from "../per_session.ts";
-import type { MetricFamily } from "../../observe/metrics.ts";
 import { Multiplexer } from "./multiplexer.ts";
+import { sharedMetrics } from "./shared_metrics.ts";
 import type { SharedPolicy } from "./policy.ts";
 import { SharedChannel, type SharedHost } from "./shared_channel.ts";
 
@@ -91,50 +91,15 @@ export class SharedProvider implements ChildProvider, SharedHost {
   constructor(options: SharedOptions) {
     this.#options = options;
     this.#mux = new Multiplexer(options.policy, options.logger);
-    options.metrics?.register(() => this.#metrics());
-  }
-
-  #metrics(): MetricFamily[] {
-    const states: SharedState[] = ["starting", "ready", "backoff", "failed"];
-    return [
-      {
-        name: "mcp_runner_shared_child_state",
-        type: "gauge",
-        help: "The shared MCP server's state (1 for the current one)",
-        rows: states.map((state) => [
-          `{state="${state}"}`,
-          this.#state === state ? 1 : 0,
-        ]),
-      },
-      {
-        name: "mcp_runner_shared_child_restarts_total",
-        type: "counter",
-        help: "Exits of the shared MCP server that were followed by a restart",
-        rows: [["", this.restarts]],
-      },
-      {
-        name: "mcp_runner_shared_pending",
-        type: "gauge",
-        help: "Requests in flight on the shared MCP server",
-        rows: [["", this.#mux.pending]],
-      },
-      {
-        name: "mcp_runner_shared_sessions",
-        type: "gauge",
-        help: "Sessions attached to the shared MCP server",
-        rows: [["", this.#mux.sessions.size]],
-      },
-      {
-        name: "mcp_runner_shared_dropped_messages_total",
-        type: "counter",
-        help:
-          "Messages of the shared MCP server no session could take, by reason",
-        rows: [...this.#mux.dropped].map(([reason, n]) => [
-          `{reason="${reason}"}`,
-          n,
-        ]),
-      },
-    ];
+    options.metrics?.register(() =>
+      sharedMetrics({
+        state: this.#state,
+        restarts: this.restarts,
+        pending: this.#mux.pending,
+        sessions: this.#mux.sessions.size,
+        dropped: this.#mux.dropped,
+      })
+    );
   }
 
   /** The state of the child. */
