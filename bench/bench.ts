@@ -8,9 +8,11 @@
  * progress on stderr. `--profile DIR` runs the runner of the load rows with
  * `--cpu-prof` and writes its .cpuprofile into DIR (see profile_top.ts;
  * combine with `--only http` to profile the Streamable HTTP rows alone);
- * `--only seq,flight,http,big,many,setup,memory` runs some of the rows
+ * `--only seq,flight,http,big,many,shared,setup,memory` runs some of the rows
  * (`http`: the Streamable HTTP sequential and 64-in-flight rows, with their
- * direct-pipe baseline).
+ * direct-pipe baseline; `shared`: the many-clients load on one
+ * `--child-mode shared` child against one child per session; `setup` also
+ * compares `--prewarm 4` and shared mode with a cold per-session runner).
  *
  * @module
  */
@@ -108,6 +110,27 @@ async function bounded<T>(
   }
 }
 
+/**
+ * Calls `probe` every `everyMs` until it gives a value; rejects after `ms`
+ * (and never later than the total deadline).
+ */
+async function pollUntil<T>(
+  what: string,
+  ms: number,
+  probe: () => T | undefined | Promise<T | undefined>,
+  everyMs = 10,
+): Promise<T> {
+  const until = Math.min(Date.now() + ms, deadlineAt);
+  while (true) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() >= until) {
+      throw new Error(`${what}: not within ${ms} ms`);
+    }
+    await delay(everyMs);
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Build
 
@@ -162,6 +185,18 @@ function childrenOf(pid: number): number[] {
     if (parentOf(Number(entry.name)) === pid) found.push(Number(entry.name));
   }
   return found;
+}
+
+/** Children of `pid` that run `program` (not the runner's orphan guard). */
+function programChildrenOf(pid: number, program: string): number[] {
+  return childrenOf(pid).filter((child) => {
+    try {
+      const cmdline = Deno.readTextFileSync(`/proc/${child}/cmdline`);
+      return cmdline.split("\0")[0] === program;
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** VmRSS and VmHWM of a process, in bytes. */
@@ -278,6 +313,22 @@ async function startRunner(
   }
   runner.url = `ws://${HOST}:${runner.port}/`;
   return runner;
+}
+
+/** Waits for `/readyz` to answer 200; returns the ms it took. */
+function waitReady(runner: Runner, ms: number): Promise<number> {
+  const start = performance.now();
+  return pollUntil(`${runner.url}: /readyz 200`, ms, async () => {
+    try {
+      const response = await fetch(`http://${HOST}:${runner.port}/readyz`, {
+        signal: AbortSignal.timeout(2_000),
+      });
+      await response.body?.cancel();
+      return response.status === 200 ? performance.now() - start : undefined;
+    } catch {
+      return undefined;
+    }
+  }, 20);
 }
 
 // ---------------------------------------------------------------------------
@@ -742,11 +793,15 @@ async function aggregate(
   return (conns.length * perConn) / ((performance.now() - start) / 1000);
 }
 
-/** Session setup times: open (spawn or connect) → initialize answered. */
+/**
+ * Session setup times: open (spawn or connect) → initialize answered.
+ * `between`, when given, runs (untimed) after each session is closed.
+ */
 async function setupTimes(
   open: () => Promise<Conn>,
   warm: number,
   n: number,
+  between?: () => Promise<void>,
 ): Promise<number[]> {
   const times: number[] = [];
   for (let i = 0; i < warm + n; i++) {
@@ -756,8 +811,34 @@ async function setupTimes(
     const elapsed = performance.now() - start;
     await conn.close();
     if (i >= warm) times.push(elapsed);
+    await between?.();
   }
   return times;
+}
+
+/**
+ * `C.clients` connections, each initialized, with `C.clientWindow` in
+ * flight: warm-up, then the measured req/s. `during` runs while every
+ * connection is still open, after the measurement.
+ */
+async function manyClients(
+  open: () => Promise<Conn>,
+  pad: string,
+  meter?: CpuMeter,
+  during?: () => void,
+): Promise<number> {
+  const conns: Conn[] = [];
+  try {
+    for (let i = 0; i < C.clients; i++) conns.push(await open());
+    await Promise.all(conns.map(initialize));
+    await aggregate(conns, C.perClientWarm, C.clientWindow, pad);
+    const go = () => aggregate(conns, C.perClientN, C.clientWindow, pad);
+    const rate = await (meter ? meter.measure(go) : go());
+    during?.();
+    return rate;
+  } finally {
+    await Promise.all(conns.map((conn) => conn.close()));
+  }
 }
 
 function percentile(values: number[], q: number): number {
@@ -1116,6 +1197,7 @@ const GROUPS = [
   "http",
   "big",
   "many",
+  "shared",
   "setup",
   "memory",
 ] as const;
@@ -1182,6 +1264,25 @@ async function loadRows(echo: string, rows: Row[], notes: string[]) {
   const httpFlightRate = new Pair();
   let httpDeleteStatus: number | undefined;
   let setup: { direct: number[]; runner: number[] } | undefined;
+  // Shared rows: direct = this per-session runner, runner = a shared one.
+  const sharedRate = new Pair();
+  const sharedCpu = {
+    perSession: new CpuMeter(runner.pid),
+    shared: undefined as CpuMeter | undefined,
+  };
+  const sharedChildren: number[] = [];
+  const sharedPids = new Set<number>();
+  const perSessionChildren: number[] = [];
+  let sharedReadyMs: number | undefined;
+  let setupMore:
+    | {
+      cold: number[];
+      prewarm: number[];
+      refillMs: number[];
+      shared: number[];
+      sharedChildren: number[];
+    }
+    | undefined;
 
   // Rows on one connection, in rounds alternating direct and runner; each
   // row reports the median of the rounds.
@@ -1299,18 +1400,8 @@ async function loadRows(echo: string, rows: Row[], notes: string[]) {
   }
 
   if (want("many")) {
-    const many = async (open: () => Promise<Conn>, meter?: CpuMeter) => {
-      const conns: Conn[] = [];
-      try {
-        for (let i = 0; i < C.clients; i++) conns.push(await open());
-        await Promise.all(conns.map(initialize));
-        await aggregate(conns, C.perClientWarm, C.clientWindow, pad256);
-        const go = () => aggregate(conns, C.perClientN, C.clientWindow, pad256);
-        return await (meter ? meter.measure(go) : go());
-      } finally {
-        await Promise.all(conns.map((conn) => conn.close()));
-      }
-    };
+    const many = (open: () => Promise<Conn>, meter?: CpuMeter) =>
+      manyClients(open, pad256, meter);
     for (let round = 1; round <= C.rounds; round++) {
       const tag = `(round ${round}/${C.rounds})`;
       manyRate.direct.push(
@@ -1327,6 +1418,62 @@ async function loadRows(echo: string, rows: Row[], notes: string[]) {
           () => many(() => WsConn.open(runner.url), cpu.many),
         ),
       );
+    }
+  }
+
+  if (want("shared")) {
+    const shared = await startRunner(echo, [
+      "--child-mode",
+      "shared",
+      "--max-sessions",
+      "64",
+    ]);
+    try {
+      progress(`shared runner pid ${shared.pid} on ${shared.url}`);
+      sharedReadyMs = await phase(
+        "shared runner: waiting for /readyz",
+        30_000,
+        () => waitReady(shared, 30_000),
+      );
+      sharedCpu.shared = new CpuMeter(shared.pid);
+      for (let round = 1; round <= C.rounds; round++) {
+        const tag = `(round ${round}/${C.rounds})`;
+        sharedRate.direct.push(
+          await phase(
+            `${C.clients} clients × ${C.clientWindow} in flight, per-session runner ${tag}`,
+            60_000,
+            () =>
+              manyClients(
+                () => WsConn.open(runner.url),
+                pad256,
+                sharedCpu.perSession,
+                () =>
+                  perSessionChildren.push(
+                    programChildrenOf(runner.pid, echo).length,
+                  ),
+              ),
+          ),
+        );
+        sharedRate.runner.push(
+          await phase(
+            `${C.clients} clients × ${C.clientWindow} in flight, shared runner ${tag}`,
+            60_000,
+            () =>
+              manyClients(
+                () => WsConn.open(shared.url),
+                pad256,
+                sharedCpu.shared,
+                () => {
+                  const pids = programChildrenOf(shared.pid, echo);
+                  sharedChildren.push(pids.length);
+                  for (const pid of pids) sharedPids.add(pid);
+                },
+              ),
+          ),
+        );
+      }
+    } finally {
+      await shared.stop();
     }
   }
 
@@ -1347,6 +1494,105 @@ async function loadRows(echo: string, rows: Row[], notes: string[]) {
       () => setupTimes(() => WsConn.open(runner.url), C.setupWarm, C.setupN),
     );
     setup = { direct, runner: ws };
+
+    // Cold per-session runner, prewarmed and shared runners: each session
+    // starts on a quiet runner (the last session's child gone, or the pool
+    // full again).
+    const none = () =>
+      pollUntil(
+        "children of the closed sessions exiting",
+        10_000,
+        () => programChildrenOf(runner.pid, echo).length === 0 || undefined,
+      ).then(() => {});
+    await phase("per-session runner: waiting for idle", 15_000, none);
+    const cold = await phase(
+      "session setup, cold per-session runner",
+      40_000,
+      () =>
+        setupTimes(
+          () => WsConn.open(runner.url),
+          C.setupWarm,
+          C.setupN,
+          none,
+        ),
+    );
+    const POOL = 4;
+    const prewarmed = await startRunner(echo, ["--prewarm", String(POOL)]);
+    const refillMs: number[] = [];
+    let prewarm: number[];
+    try {
+      progress(`prewarm runner pid ${prewarmed.pid} on ${prewarmed.url}`);
+      const full = (previous: number[]) =>
+        pollUntil(
+          `--prewarm ${POOL}: ${POOL} idle children again`,
+          10_000,
+          () => {
+            // One child was taken from `previous`: full again once it has
+            // gone and its replacement runs (exec'd: its cmdline is echo).
+            const now = programChildrenOf(prewarmed.pid, echo);
+            return now.length === POOL &&
+                now.some((pid) => !previous.includes(pid))
+              ? now
+              : undefined;
+          },
+        );
+      let idle = await phase(
+        `prewarm runner: waiting for ${POOL} idle children`,
+        15_000,
+        () => full([]),
+      );
+      prewarm = await phase(
+        `session setup, --prewarm ${POOL}`,
+        40_000,
+        () =>
+          setupTimes(
+            () => WsConn.open(prewarmed.url),
+            C.setupWarm,
+            C.setupN,
+            async () => {
+              const start = performance.now();
+              idle = await full(idle);
+              refillMs.push(performance.now() - start);
+            },
+          ),
+      );
+    } finally {
+      await prewarmed.stop();
+    }
+    const sharedRunner = await startRunner(echo, ["--child-mode", "shared"]);
+    const children: number[] = [];
+    let sharedSetup: number[];
+    try {
+      progress(`shared runner pid ${sharedRunner.pid} on ${sharedRunner.url}`);
+      await phase(
+        "shared runner: waiting for /readyz",
+        30_000,
+        () => waitReady(sharedRunner, 30_000),
+      );
+      sharedSetup = await phase(
+        "session setup, shared runner",
+        40_000,
+        () =>
+          setupTimes(
+            () => WsConn.open(sharedRunner.url),
+            C.setupWarm,
+            C.setupN,
+            () => {
+              children.push(programChildrenOf(sharedRunner.pid, echo).length);
+              return Promise.resolve();
+            },
+          ),
+      );
+    } finally {
+      await sharedRunner.stop();
+    }
+    setupMore = {
+      cold,
+      prewarm,
+      refillMs,
+      shared: sharedSetup,
+      sharedChildren: children,
+    };
   }
 
   await delay(500);
@@ -1409,11 +1655,33 @@ async function loadRows(echo: string, rows: Row[], notes: string[]) {
     0,
     { better: "higher", ratio: 0.5 },
   );
+  pairRow(
+    `256 B, ${C.clients} clients × ${C.clientWindow} in flight on one shared child vs one child each (req/s total, N=${
+      C.clients * C.perClientN
+    }${per})`,
+    sharedRate,
+    0,
+    { better: "higher", ratio: 0.9 },
+  );
   if (setup) {
     rows.push(compare(
       `session setup p50: spawn/connect → initialize answered (ms, N=${C.setupN})`,
       percentile(setup.direct, 0.5),
       percentile(setup.runner, 0.5),
+      2,
+    ));
+  }
+  if (setupMore) {
+    rows.push(compare(
+      `session setup p50 with --prewarm 4 vs cold (ms, N=${C.setupN})`,
+      percentile(setupMore.cold, 0.5),
+      percentile(setupMore.prewarm, 0.5),
+      2,
+    ));
+    rows.push(compare(
+      `session setup p50, shared mode vs cold (ms, N=${C.setupN})`,
+      percentile(setupMore.cold, 0.5),
+      percentile(setupMore.shared, 0.5),
       2,
     ));
   }
@@ -1441,6 +1709,13 @@ async function loadRows(echo: string, rows: Row[], notes: string[]) {
       `${C.clients}×${C.clientWindow} req/s ${manyRate.rounds(0)}`,
     );
   }
+  if (!sharedRate.empty) {
+    parts.push(
+      `${C.clients}×${C.clientWindow} per-session → shared req/s ${
+        sharedRate.rounds(0)
+      }`,
+    );
+  }
   if (C.rounds > 1 && parts.length > 0) {
     notes.push(`Rounds (direct → runner): ${parts.join("; ")}.`);
   }
@@ -1457,6 +1732,44 @@ async function loadRows(echo: string, rows: Row[], notes: string[]) {
     .map(([name, meter]) => `${name}: ${meter.summary()}`);
   if (usage.length > 0) {
     notes.push(`CPU while the runner rows ran: ${usage.join("; ")}.`);
+  }
+  if (!sharedRate.empty) {
+    const counts = (values: number[]) => [...new Set(values)].join("/");
+    const one = sharedChildren.every((n) => n === 1) && sharedPids.size === 1;
+    notes.push(
+      `Shared mode row: the same ${C.clients} WebSocket clients × ` +
+        `${C.clientWindow} in flight, 256 B, on the per-session runner ` +
+        `(direct column) and on a runner with --child-mode shared ` +
+        `--max-sessions 64 (runner column; /readyz 200 after ` +
+        `${fmt(sharedReadyMs ?? NaN, 0)} ms). Echo children while the ` +
+        `clients were connected: shared runner ${counts(sharedChildren)} ` +
+        `(pid${sharedPids.size === 1 ? "" : "s"} ${[...sharedPids].join(", ")}${
+          one ? ", one child throughout" : ", **not one child**"
+        }), ` +
+        `per-session runner ${counts(perSessionChildren)}. CPU on the ` +
+        `per-session side: ${sharedCpu.perSession.summary()}; on the ` +
+        `shared side: ${sharedCpu.shared?.summary() ?? "—"}.`,
+    );
+  }
+  if (setupMore) {
+    notes.push(
+      `Setup rows with --prewarm 4 and shared mode: WebSocket connect → ` +
+        `initialize answered, one session at a time, after ${C.setupWarm} ` +
+        `warm-up session(s). Cold: the per-session runner above, each ` +
+        `session started once the previous session's child had exited ` +
+        `(p50 ${fmt(percentile(setupMore.cold, 0.5), 2)} ms here vs ` +
+        `${
+          setup ? fmt(percentile(setup.runner, 0.5), 2) : "—"
+        } ms back to back). --prewarm 4: a fresh runner, each session ` +
+        `started once it had 4 idle echo children again (refill p50 ` +
+        `${fmt(percentile(setupMore.refillMs, 0.5), 1)} ms, max ${
+          fmt(Math.max(...setupMore.refillMs), 1)
+        } ms). Shared: a fresh --child-mode shared runner after /readyz ` +
+        `200, initialize answered from its cached result; echo children ` +
+        `after each session: ${
+          [...new Set(setupMore.sharedChildren)].join("/")
+        }.`,
+    );
   }
   if (!httpSeq50.empty || !httpFlightRate.empty) {
     const versus: string[] = [];

@@ -34,6 +34,8 @@ interface Idle {
 }
 
 const FIRST_BACKOFF_MS = 250;
+/** How long after a session takes a child the pool spawns its successor. */
+const REFILL_DELAY_MS = 100;
 const MAX_BACKOFF_MS = 30_000;
 const AVAILABLE: Availability = Object.freeze({ ok: true });
 
@@ -79,7 +81,9 @@ export class PoolProvider implements ChildProvider {
       });
       connection.relabel(label);
     }
-    this.#schedule(0);
+    // Not at once: a spawn costs the event loop milliseconds, just when the
+    // session that took the child sends its initialize.
+    this.#schedule(REFILL_DELAY_MS);
     return new DirectChannel(connection, options, this.#options.spec, target);
   }
 
