@@ -69,6 +69,8 @@ export class SseStream {
   #replayBytes: number;
   #highWater: number;
   #keepaliveMs: number;
+  /** Resolves at the next pull: the client read from the connection. */
+  #pulled: PromiseWithResolvers<void> | undefined;
   #keepalive: ReturnType<typeof setInterval> | undefined;
   #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   #completed = false;
@@ -139,7 +141,13 @@ export class SseStream {
           controller.close();
         } else this.#startKeepalive();
       },
+      pull: () => {
+        const pulled = this.#pulled;
+        this.#pulled = undefined;
+        pulled?.resolve();
+      },
       cancel: () => {
+        this.#pulled?.resolve();
         if (this.#controller === self) {
           this.#controller = undefined;
           this.#stopKeepalive();
@@ -219,6 +227,10 @@ export class SseStream {
     this.#closeConnection();
   }
 
+  /**
+   * Waits until the client has read the connection's queue below the mark
+   * (the stream pulls), or drops the connection after `timeoutMs`.
+   */
   async #drain(
     controller: ReadableStreamDefaultController<Uint8Array>,
     timeoutMs: number,
@@ -227,14 +239,23 @@ export class SseStream {
     while (
       this.#controller === controller && (controller.desiredSize ?? 0) < 0
     ) {
-      if (Date.now() > deadline) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
         // The client stopped reading: drop the connection; replay remains.
         this.#closeConnection(true);
         this.#onDisconnect?.();
         return;
       }
-      await delay(5);
+      this.#pulled ??= Promise.withResolvers<void>();
+      await Promise.race([this.#pulled.promise, delay(left, this.#wake())]);
     }
+  }
+
+  /** An AbortSignal that aborts at the next pull (to end the timer early). */
+  #wake(): AbortSignal {
+    const abort = new AbortController();
+    void this.#pulled!.promise.then(() => abort.abort());
+    return abort.signal;
   }
 
   /**
@@ -263,6 +284,8 @@ export class SseStream {
     const controller = this.#controller;
     this.#controller = undefined;
     this.#stopKeepalive();
+    this.#pulled?.resolve();
+    this.#pulled = undefined;
     try {
       if (abort) {
         controller?.error(new Error("Cannot send: the client stopped reading"));

@@ -53,6 +53,8 @@ interface Upstream {
   orphaned?: boolean;
   /** Holds the one slot of `--shared-serialize-calls`. */
   serial?: boolean;
+  /** Waits for that slot: not written to the child yet. */
+  queued?: boolean;
 }
 
 /** What a client message became. */
@@ -100,7 +102,10 @@ export class Multiplexer {
       sessions: () => this.#sessions,
       busy: (session) => {
         for (const id of session.upstream) {
-          if (!this.#pending.get(id)?.orphaned) return true;
+          const entry = this.#pending.get(id);
+          if (entry !== undefined && !entry.orphaned && !entry.queued) {
+            return true;
+          }
         }
         return false;
       },
@@ -190,6 +195,7 @@ export class Multiplexer {
     if (this.#policy.serializeCalls && SERIAL_METHODS.has(entry.method)) {
       entry.serial = true;
       if (this.#serialBusy) {
+        entry.queued = true;
         this.#serialQueue.push({ id, line });
         return id;
       }
@@ -362,6 +368,7 @@ export class Multiplexer {
         this.#pending.delete(next.id);
         continue;
       }
+      entry.queued = false;
       this.#write(next.line);
       return;
     }

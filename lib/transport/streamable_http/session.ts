@@ -33,7 +33,8 @@ import {
 } from "./held_messages.ts";
 import type { Metrics } from "../../observe/metrics.ts";
 import { sessionHandle } from "../../session/session_id.ts";
-import { SseStream } from "../sse_stream.ts";
+import type { SseStream } from "../sse_stream.ts";
+import { StreamSet } from "./stream_set.ts";
 
 /** Options for {@linkcode HttpSession.start}. */
 export interface HttpSessionOptions extends SessionLimits {
@@ -79,12 +80,6 @@ type Route = StreamRoute | JsonRoute;
 /** How a POST wants its answers. */
 export type ReplyMode = "sse" | "json";
 
-/** Completed streams kept for `Last-Event-ID` replay. */
-const KEPT_STREAMS = 32;
-
-/** Replay bytes kept by all the streams of one session together. */
-export const SESSION_REPLAY_BYTES = 8 * 1024 * 1024;
-
 /** One Streamable HTTP session. */
 export class HttpSession {
   /** The session id (a credential: never logged). */
@@ -103,15 +98,13 @@ export class HttpSession {
   #options: HttpSessionOptions;
   #log: Logger;
   #channel!: Channel;
-  #streams = new Map<string, SseStream>();
-  #nextStream = 1;
+  #streams: StreamSet;
   #standalone: SseStream | undefined;
   #active = new Set<SseStream>();
   #routes = new Map<string, Route>();
   #progress = new Map<string, Route>();
   #held = new HeldMessages();
   #ended = false;
-  #replayBytes = 0;
   #resolveDone: () => void;
 
   private constructor(options: HttpSessionOptions) {
@@ -120,6 +113,14 @@ export class HttpSession {
     this.principal = options.principal ?? "anonymous";
     this.#options = options;
     this.#log = options.logger;
+    this.#streams = new StreamSet({
+      highWaterBytes: options.sendBufferBytes,
+      onDisconnect: (stream) =>
+        this.#log.debug("Session {session}: stream {stream} disconnected", {
+          session: this.handle,
+          stream,
+        }),
+    });
     const done = Promise.withResolvers<void>();
     this.done = done.promise;
     this.#resolveDone = done.resolve;
@@ -220,7 +221,7 @@ export class HttpSession {
       json: Promise<string[]>;
     };
     if (mode === "sse") {
-      const stream = this.#newStream();
+      const stream = this.#streams.create();
       route = { kind: "sse", stream, remaining };
       this.#active.add(stream);
       result = { stream: stream.connect() };
@@ -272,7 +273,7 @@ export class HttpSession {
       }
     }
     if (this.#standalone?.attached) return "conflict";
-    this.#standalone ??= this.#newStream("0");
+    this.#standalone ??= this.#streams.create("0");
     const body = this.#standalone.connect();
     this.#flushHeld();
     return body;
@@ -308,7 +309,7 @@ export class HttpSession {
       if (route.kind === "json") route.done.resolve(route.replies);
     }
     this.#routes.clear();
-    for (const stream of this.#streams.values()) stream.complete();
+    this.#streams.completeAll();
     await this.#channel.close(reason);
     this.#resolveDone();
   }
@@ -321,52 +322,6 @@ export class HttpSession {
   /** SIGKILLs the child's process group at once. */
   killNow(): void {
     this.#channel.killNow();
-  }
-
-  #newStream(id = String(this.#nextStream++)): SseStream {
-    const stream: SseStream = new SseStream({
-      highWaterBytes: this.#options.sendBufferBytes,
-      id,
-      onBuffered: (delta) => this.#buffered(delta),
-      onDisconnect: () =>
-        this.#log.debug("Session {session}: stream {stream} disconnected", {
-          session: this.handle,
-          stream: id,
-        }),
-    });
-    this.#streams.set(id, stream);
-    if (this.#streams.size > KEPT_STREAMS) {
-      for (const [key, old] of this.#streams) {
-        if (this.#streams.size <= KEPT_STREAMS) break;
-        if (!old.completed) continue;
-        while (old.forgetOldest() > 0) {
-          // its replay bytes leave the session's count
-        }
-        this.#streams.delete(key);
-      }
-    }
-    return stream;
-  }
-
-  /**
-   * Keeps the session's replay buffers under {@linkcode SESSION_REPLAY_BYTES}
-   * together: past events are forgotten oldest first, from completed streams
-   * before open ones. Only replay is lost; live delivery is not affected.
-   */
-  #buffered(delta: number): void {
-    this.#replayBytes += delta;
-    if (delta <= 0 || this.#replayBytes <= SESSION_REPLAY_BYTES) return;
-    for (const completedFirst of [true, false]) {
-      for (const stream of this.#streams.values()) {
-        if (stream.completed !== completedFirst) continue;
-        while (
-          this.#replayBytes > SESSION_REPLAY_BYTES && stream.forgetOldest() > 0
-        ) {
-          // forgetOldest() reports the bytes back through #buffered
-        }
-        if (this.#replayBytes <= SESSION_REPLAY_BYTES) return;
-      }
-    }
   }
 
   #deliver(text: string, messages: CheckedMessage[]): void | Promise<void> {
