@@ -1371,3 +1371,41 @@ Deno.test("shared 11: a 2025-03-26 client's batch gets one array with both ids r
   check(body);
   assertNoCrossTalk(a);
 });
+
+Deno.test("shared 12: a task belongs to the session that created it: unknown to another session, and listed only for its owner", async () => {
+  await using scratch = await Scratch.create();
+  await using runner = await startShared(scratch);
+  await using a = await WsClient.connect(runner, "A");
+  await using b = await WsClient.connect(runner, "B");
+  await a.init();
+  await b.init();
+  const created = await a.request(1, "tools/call", {
+    name: "echo",
+    arguments: { text: "x" },
+    task: { ttl: 60_000 },
+  });
+  const taskId = JSON.parse(created.raw).result?.task?.taskId;
+  assert.equal(typeof taskId, "string", created.raw);
+  const own = await a.request(2, "tasks/get", { taskId });
+  assert.equal(JSON.parse(own.raw).result?.taskId, taskId, own.raw);
+  for (const method of ["tasks/get", "tasks/result", "tasks/cancel"]) {
+    const foreign = await b.request(`b-${method}`, method, { taskId });
+    assert.equal(JSON.parse(foreign.raw).error?.code, -32602, foreign.raw);
+    assert.equal(foreign.rawId, JSON.stringify(`b-${method}`));
+  }
+  const listA = await a.request(3, "tasks/list", {});
+  assert.deepEqual(
+    JSON.parse(listA.raw).result.tasks.map((t: { taskId: string }) => t.taskId),
+    [taskId],
+  );
+  assert.equal(listA.rawId, "3");
+  const listB = await b.request(4, "tasks/list", {});
+  assert.deepEqual(JSON.parse(listB.raw).result.tasks, [], listB.raw);
+  // Only the owner's requests about the task reached the child.
+  const pid = onlyPid(scratch);
+  const asked = scratch.records(pid).filter((m) =>
+    String(m.method).startsWith("tasks/") &&
+    (m.params as Json | undefined)?.taskId === taskId
+  );
+  assert.equal(asked.length, 1, JSON.stringify(asked));
+});
