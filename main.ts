@@ -1,8 +1,8 @@
 #!/usr/bin/env -S deno run --allow-net --allow-run --allow-env --allow-read
 /**
  * mcp-server-runner: serves a stdio MCP server to network clients over
- * WebSocket, Streamable HTTP and HTTP+SSE on one port, one child process per
- * session.
+ * WebSocket, Streamable HTTP and HTTP+SSE on one port: a child process per
+ * session, a pool of children started ahead, or one child for every session.
  *
  * This file owns every process-wide effect: arguments, environment, signal
  * handlers, the listening socket and the exit code.
@@ -11,20 +11,21 @@
  */
 
 import denoConfig from "./deno.json" with { type: "json" };
-import {
-  TOKEN_QUERY_PARAMETER,
-  TokenAuth,
-  tokensFor,
-} from "./lib/security/auth.ts";
+import { TokenAuth, tokensFor } from "./lib/security/auth.ts";
 import { ConfigError, helpText, parseConfig } from "./lib/config/config.ts";
-import { MCP_PATH, RunnerHandler, SSE_PATH } from "./lib/front/handler.ts";
+import { RunnerHandler } from "./lib/front/handler.ts";
+import {
+  generatedTokenLines,
+  listeningLine,
+  urlHost,
+} from "./lib/front/banner.ts";
 import { healthcheckTarget, probeHealth } from "./lib/cli/healthcheck.ts";
 import { configureLogging, flushLogs, logger } from "./lib/observe/log.ts";
 import { Metrics } from "./lib/observe/metrics.ts";
 import { OrphanGuard } from "./lib/child/orphan_guard.ts";
 import { isLoopback } from "./lib/security/origin_guard.ts";
 import { SessionSet } from "./lib/session/session_set.ts";
-import { providerFor } from "./lib/session/providers.ts";
+import { choiceOf, providerFor } from "./lib/session/providers.ts";
 import {
   findInterpreterProblem,
   findProgram,
@@ -56,10 +57,6 @@ function readEnvFile(path: string): string | undefined {
       }`,
     );
   }
-}
-
-function urlHost(hostname: string): string {
-  return hostname.includes(":") ? `[${hostname}]` : hostname;
 }
 
 /** `mcp-server-runner healthcheck`: exit 0 when /healthz answers ok, else 1. */
@@ -175,31 +172,19 @@ export async function main(args: string[]): Promise<number> {
   const auth = tokens.length > 0 ? new TokenAuth(tokens) : undefined;
   const metrics = new Metrics();
 
+  // Everything below is undone in reverse order when main() returns,
+  // whichever way: the handler, the children, the signal handlers, the
+  // orphan guard.
+  await using stack = new AsyncDisposableStack();
   // Stops the children's process groups even if this process is SIGKILLed.
   const guard = OrphanGuard.start();
+  stack.defer(async () => await guard?.close());
   const sessions = new SessionSet({
     maxSessions: config.maxSessions,
     metrics,
     logger: logger(),
   });
-  const provider = providerFor({
-    mode: config.childMode,
-    prewarm: config.prewarm,
-    prewarmTtlMs: config.prewarmTtlSeconds * 1000,
-    policy: {
-      start: config.sharedStart,
-      protocolVersion: config.sharedProtocolVersion,
-      clientRequests: config.sharedClientRequests,
-      serializeCalls: config.sharedSerializeCalls,
-      roots: config.sharedRoots,
-      logs: config.sharedLogs,
-      onExit: config.sharedOnExit,
-      restartWaitMs: config.sharedRestartWaitMs,
-      maxInFlight: config.sharedMaxInFlight,
-    },
-    maxSessionInFlight: config.maxInFlight,
-    sendBufferBytes: config.sendBufferBytes,
-    version: VERSION,
+  const provider = stack.use(providerFor(choiceOf(config, {
     spec: {
       program: config.program,
       args: config.args,
@@ -211,14 +196,14 @@ export async function main(args: string[]): Promise<number> {
     },
     logger: logger(),
     metrics,
-  });
-  let stopping = false;
+  }, VERSION)));
+  const stop = new AbortController();
   const stopRequested = Promise.withResolvers<string>();
   const signals: Deno.Signal[] = Deno.build.os === "windows"
     ? ["SIGINT", "SIGBREAK"]
     : ["SIGINT", "SIGTERM", "SIGHUP"];
   const onSignal = (signal: Deno.Signal) => () => {
-    if (!stopping) {
+    if (!stop.signal.aborted) {
       stopRequested.resolve(signal);
       return;
     }
@@ -230,36 +215,39 @@ export async function main(args: string[]): Promise<number> {
     flushLogs();
     Deno.exit(1);
   };
-  const listeners = signals.map((signal) =>
-    [signal, onSignal(signal)] as const
-  );
-  for (const [signal, listener] of listeners) {
+  for (const signal of signals) {
+    const listener = onSignal(signal);
     Deno.addSignalListener(signal, listener);
+    stack.defer(() => Deno.removeSignalListener(signal, listener));
   }
 
-  const handler = new RunnerHandler({
-    provider,
-    maxMessageBytes: config.maxMessageBytes,
-    shutdownGraceMs: config.shutdownGraceMs,
-    sendTimeoutMs: config.sendTimeoutMs,
-    sendBufferBytes: config.sendBufferBytes,
-    keepaliveSeconds: config.keepaliveSeconds,
-    sessionIdleTimeoutMs: config.sessionIdleTimeout * 1000,
-    listenHost: config.host,
-    allowOrigins: config.allowOrigins,
-    sessions,
-    version: VERSION,
-    logger: logger(),
-    auth,
-    metrics,
-    notReady: async () => {
-      const { path, problem } = await inspect();
-      if (path === undefined) return "the MCP server's program cannot be found";
-      return problem === undefined
-        ? undefined
-        : `the MCP server cannot start: ${problem.message}`;
-    },
-  });
+  const handler = stack.use(
+    new RunnerHandler({
+      provider,
+      maxMessageBytes: config.maxMessageBytes,
+      shutdownGraceMs: config.shutdownGraceMs,
+      sendTimeoutMs: config.sendTimeoutMs,
+      sendBufferBytes: config.sendBufferBytes,
+      keepaliveSeconds: config.keepaliveSeconds,
+      sessionIdleTimeoutMs: config.sessionIdleTimeout * 1000,
+      listenHost: config.host,
+      allowOrigins: config.allowOrigins,
+      sessions,
+      version: VERSION,
+      logger: logger(),
+      auth,
+      metrics,
+      notReady: async () => {
+        const { path, problem } = await inspect();
+        if (path === undefined) {
+          return "the MCP server's program cannot be found";
+        }
+        return problem === undefined
+          ? undefined
+          : `the MCP server cannot start: ${problem.message}`;
+      },
+    }),
+  );
   const startupProblem = await findInterpreterProblem(resolved, lookup);
   provider.start();
   let server: Deno.HttpServer<Deno.NetAddr>;
@@ -273,39 +261,25 @@ export async function main(args: string[]): Promise<number> {
         // (no stack trace on Deno's default printer), answered with a 500.
         onError: handler.onError,
         onListen: ({ hostname, port }) => {
-          const base = `${urlHost(hostname)}:${port}`;
-          const ws = tls ? "wss" : "ws";
-          const http = tls ? "https" : "http";
-          const command = [config.program, ...config.args].join(" ");
+          const banner = {
+            hostname,
+            port,
+            tls: tls !== undefined,
+            command: [config.program, ...config.args].join(" "),
+            mode: provider.mode,
+          };
           if (startupProblem !== undefined) {
             log.warning(
               "Every session will fail: the MCP server cannot start: {problem}; /readyz reports not ready",
               { problem: startupProblem.message },
             );
           }
-          if (log.isEnabledFor("info")) {
-            log.info(
-              `Listening on ${ws}://{base}/ (Streamable HTTP: ${http}://{base}${MCP_PATH}, SSE: ${http}://{base}${SSE_PATH}, health: ${http}://{base}/healthz), serving {command}`,
-              { base, command },
-            );
-          } else {
-            // Where to connect is printed whatever the log level.
-            print(
-              "stderr",
-              `Listening on ${ws}://${base}/ (Streamable HTTP: ${http}://${base}${MCP_PATH}, SSE: ${http}://${base}${SSE_PATH}, health: ${http}://${base}/healthz), serving ${command}`,
-            );
-          }
+          // Where to connect is printed whatever the log level.
+          if (log.isEnabledFor("info")) log.info(listeningLine(banner));
+          else print("stderr", listeningLine(banner));
           if (generatedToken !== undefined) {
             // Printed once, never logged: the only place this token appears.
-            // A wildcard address is reachable as localhost on this machine.
-            const reach = hostname === "0.0.0.0" || hostname === "::"
-              ? `localhost:${port}`
-              : base;
-            print(
-              "stderr",
-              `No --auth-token was given for a non-loopback address, so one was generated: ${generatedToken}\n` +
-                `  Send "Authorization: Bearer <token>", or connect to ${ws}://${reach}/?${TOKEN_QUERY_PARAMETER}=${generatedToken}`,
-            );
+            print("stderr", generatedTokenLines(banner, generatedToken));
           } else if (config.noAuth && !isLoopback(config.host)) {
             log.warning(
               "Listening on a non-loopback address without a token (--no-auth)",
@@ -321,12 +295,6 @@ export async function main(args: string[]): Promise<number> {
       handler.handle,
     );
   } catch (error) {
-    handler[Symbol.dispose]();
-    await provider[Symbol.asyncDispose]();
-    await guard?.close();
-    for (const [signal, listener] of listeners) {
-      Deno.removeSignalListener(signal, listener);
-    }
     print(
       "stderr",
       `Cannot start: cannot listen on ${urlHost(config.host)}:${config.port}: ${
@@ -340,7 +308,7 @@ export async function main(args: string[]): Promise<number> {
     stopRequested.promise,
     server.finished.then(() => ""),
   ]);
-  stopping = true;
+  stop.abort();
   sessions.stopAccepting();
   log.info(
     "Received {signal}: closing {count} sessions and stopping their MCP servers",
@@ -352,8 +320,8 @@ export async function main(args: string[]): Promise<number> {
   const idleStopped = provider.stopIdle();
   await sessions.shutdown();
   await idleStopped;
-  await provider[Symbol.asyncDispose]();
-  await guard?.close();
+  // A shared child stops now, after its sessions; the orphan guard after it.
+  await stack.disposeAsync();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const closed = await Promise.race([
     server.shutdown().then(() => true),
@@ -362,10 +330,6 @@ export async function main(args: string[]): Promise<number> {
     ),
   ]);
   clearTimeout(timer);
-  handler[Symbol.dispose]();
-  for (const [signal, listener] of listeners) {
-    Deno.removeSignalListener(signal, listener);
-  }
   if (!closed) {
     // A client that stopped reading holds its response open. Every child
     // has stopped by now (sessions.shutdown() waited for them), so exiting

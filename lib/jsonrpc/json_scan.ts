@@ -79,36 +79,8 @@ function skipValue(text: string, i: number): number {
  * @returns The id's text, or undefined when the object has no `id`.
  */
 export function idSource(text: string): string | undefined {
-  let i = skipSpace(text, 0);
-  if (text.charCodeAt(i) !== OPEN_BRACE) return undefined;
-  i++;
-  let found: string | undefined;
-  while (i < text.length) {
-    i = skipSpace(text, i);
-    const code = text.charCodeAt(i);
-    if (code === CLOSE_BRACE) break;
-    if (code === COMMA) {
-      i++;
-      continue;
-    }
-    if (code !== QUOTE) return found;
-    const keyEnd = skipString(text, i);
-    // "id" is the only spelling that matters in practice; an escaped
-    // spelling such as "\u0069d" is decoded to compare.
-    const key = text.slice(i, keyEnd);
-    i = skipSpace(text, keyEnd);
-    if (text.charCodeAt(i) !== COLON) return found;
-    i = skipSpace(text, i + 1);
-    const valueEnd = skipValue(text, i);
-    if (key === '"id"' || (key.includes("\\") && JSON.parse(key) === "id")) {
-      found = text.slice(i, valueEnd);
-      // A duplicate key would win over this one, as in JSON.parse: only
-      // when "id" occurs again later is the rest scanned.
-      if (text.indexOf('"id"', valueEnd) === -1) return found;
-    }
-    i = valueEnd;
-  }
-  return found;
+  const range = memberAt(text, 0, "id");
+  return range === undefined ? undefined : text.slice(...range);
 }
 
 /**
@@ -142,6 +114,9 @@ function memberAt(
     const valueEnd = skipValue(text, i);
     if (name === quoted || (name.includes("\\") && JSON.parse(name) === key)) {
       found = [i, valueEnd];
+      // A duplicate member would win over this one, as in JSON.parse: only
+      // when the name occurs again later is the rest scanned.
+      if (text.indexOf(quoted, valueEnd) === -1) return found;
     }
     i = valueEnd;
   }

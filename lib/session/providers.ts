@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { Config } from "../config/config.ts";
 import type { ChildProvider } from "./channel.ts";
 import { PerSessionProvider, type ProviderOptions } from "./per_session.ts";
 import { PoolProvider } from "./pool.ts";
@@ -57,4 +58,39 @@ export function providerFor(choice: ProviderChoice): ChildProvider {
     });
   }
   return new PerSessionProvider(base);
+}
+
+/**
+ * The provider choice of a configuration.
+ *
+ * @param config The parsed configuration.
+ * @param base The MCP server's spec (with the orphan guard), logger, metrics.
+ * @param version The runner's version.
+ * @returns What {@linkcode providerFor} takes.
+ */
+export function choiceOf(
+  config: Config,
+  base: ProviderOptions,
+  version: string,
+): ProviderChoice {
+  return {
+    ...base,
+    mode: config.childMode,
+    prewarm: config.prewarm,
+    prewarmTtlMs: config.prewarmTtlSeconds * 1000,
+    policy: {
+      start: config.sharedStart,
+      protocolVersion: config.sharedProtocolVersion,
+      clientRequests: config.sharedClientRequests,
+      serializeCalls: config.sharedSerializeCalls,
+      roots: config.sharedRoots,
+      logs: config.sharedLogs,
+      onExit: config.sharedOnExit,
+      restartWaitMs: config.sharedRestartWaitMs,
+      maxInFlight: config.sharedMaxInFlight,
+    },
+    maxSessionInFlight: config.maxInFlight,
+    sendBufferBytes: config.sendBufferBytes,
+    version,
+  };
 }
