@@ -3,7 +3,8 @@
  * server mode) against the runner's Streamable HTTP endpoint, with the
  * project's hand-written fixture `tests/fixtures/conformance_server.ts` as the
  * stdio child. Two pinned versions run: 0.1.16 `--suite all` and
- * 0.2.0-alpha.12 `--requirements 2025-11-25`.
+ * 0.2.0-alpha.12 `--requirements 2025-11-25`, each with a child per session
+ * and with one shared child.
  *
  * Each suite runs as a `deno run` subprocess in a temporary directory, without
  * the project's configuration or lock file, and is killed if it runs too long.
@@ -193,70 +194,94 @@ function tail(text: string, lines = 40): string {
   return text.trimEnd().split("\n").slice(-lines).join("\n");
 }
 
+/**
+ * The child modes the suites run in: one child per session, and one shared
+ * child whose requests to clients (sampling, elicitation) go to the one
+ * session with a call running (serialized, so there is always exactly one).
+ */
+const MODES: { name: string; flags: string[] }[] = [
+  { name: "per-session", flags: [] },
+  {
+    name: "shared",
+    flags: [
+      "--child-mode",
+      "shared",
+      "--shared-client-requests",
+      "attribute",
+      "--shared-serialize-calls",
+    ],
+  },
+];
+
 for (const suite of SUITES) {
-  Deno.test(`conformance ${suite.pkg} ${suite.select.join(" ")}: every check passes through the runner`, async () => {
-    const before = new Set(processesMatching(NEEDLE));
-    const scratch = await Deno.makeTempDir({ prefix: "mcp-conformance-" });
-    try {
-      const outDir = join(scratch, "results");
-      let run: SuiteRun;
-      let runner: RunningRunner | undefined;
+  for (const mode of MODES) {
+    Deno.test(`conformance ${suite.pkg} ${suite.select.join(" ")}, ${mode.name} child: every check passes through the runner`, async () => {
+      const before = new Set(processesMatching(NEEDLE));
+      const scratch = await Deno.makeTempDir({ prefix: "mcp-conformance-" });
       try {
-        runner = await startRunner([
-          "--max-sessions",
-          "200",
-          "--",
-          Deno.execPath(),
-          "run",
-          "-A",
-          FIXTURE_PATH,
-        ]);
-        run = await runSuite(suite, `${runner.httpUrl}/mcp`, scratch, outDir);
+        const outDir = join(scratch, "results");
+        let run: SuiteRun;
+        let runner: RunningRunner | undefined;
+        try {
+          runner = await startRunner([
+            "--max-sessions",
+            "200",
+            ...mode.flags,
+            "--",
+            Deno.execPath(),
+            "run",
+            "-A",
+            FIXTURE_PATH,
+          ]);
+          run = await runSuite(suite, `${runner.httpUrl}/mcp`, scratch, outDir);
+        } finally {
+          await runner?.stop();
+        }
+
+        const total = totals(run.stdout);
+        let found: { problems: string[]; files: number } = {
+          problems: [],
+          files: 0,
+        };
+        try {
+          found = await badChecks(outDir);
+        } catch (error) {
+          if (!(error instanceof Deno.errors.NotFound)) throw error;
+        }
+        const report = () =>
+          [
+            `${suite.pkg} ${suite.select.join(" ")}: exit code ${run.code}${
+              run.timedOut ? ` (killed after ${SUITE_TIMEOUT_MS} ms)` : ""
+            }, totals ${JSON.stringify(total)}, ${found.files} result files`,
+            "Scenarios:",
+            ...scenarioLines(run.stdout),
+            `Checks with FAILURE or WARNING (${found.problems.length}):`,
+            ...found.problems,
+            "Suite stderr (tail):",
+            tail(run.stderr),
+            "Runner stderr (tail):",
+            tail(runner?.stderr() ?? ""),
+          ].join("\n");
+
+        assert.ok(!run.timedOut, report());
+        assert.ok(total, `no "Total:" line in the output\n${report()}`);
+        assert.equal(total.failed, 0, report());
+        assert.ok(
+          total.passed >= suite.minPassed,
+          `${total.passed} passed, expected at least ${suite.minPassed}\n${report()}`,
+        );
+        assert.deepEqual(found.problems, [], report());
+        assert.ok(found.files > 0, `no result files written\n${report()}`);
+        assert.equal(run.code, 0, report());
+
+        // The runner stopped every fixture child it started.
+        const left = processesMatching(NEEDLE).filter((pid) =>
+          !before.has(pid)
+        );
+        assert.deepEqual(left, [], "no conformance fixture process is left");
       } finally {
-        await runner?.stop();
+        await Deno.remove(scratch, { recursive: true });
       }
-
-      const total = totals(run.stdout);
-      let found: { problems: string[]; files: number } = {
-        problems: [],
-        files: 0,
-      };
-      try {
-        found = await badChecks(outDir);
-      } catch (error) {
-        if (!(error instanceof Deno.errors.NotFound)) throw error;
-      }
-      const report = () =>
-        [
-          `${suite.pkg} ${suite.select.join(" ")}: exit code ${run.code}${
-            run.timedOut ? ` (killed after ${SUITE_TIMEOUT_MS} ms)` : ""
-          }, totals ${JSON.stringify(total)}, ${found.files} result files`,
-          "Scenarios:",
-          ...scenarioLines(run.stdout),
-          `Checks with FAILURE or WARNING (${found.problems.length}):`,
-          ...found.problems,
-          "Suite stderr (tail):",
-          tail(run.stderr),
-          "Runner stderr (tail):",
-          tail(runner?.stderr() ?? ""),
-        ].join("\n");
-
-      assert.ok(!run.timedOut, report());
-      assert.ok(total, `no "Total:" line in the output\n${report()}`);
-      assert.equal(total.failed, 0, report());
-      assert.ok(
-        total.passed >= suite.minPassed,
-        `${total.passed} passed, expected at least ${suite.minPassed}\n${report()}`,
-      );
-      assert.deepEqual(found.problems, [], report());
-      assert.ok(found.files > 0, `no result files written\n${report()}`);
-      assert.equal(run.code, 0, report());
-
-      // The runner stopped every fixture child it started.
-      const left = processesMatching(NEEDLE).filter((pid) => !before.has(pid));
-      assert.deepEqual(left, [], "no conformance fixture process is left");
-    } finally {
-      await Deno.remove(scratch, { recursive: true });
-    }
-  });
+    });
+  }
 }
