@@ -26,6 +26,7 @@ import { OrphanGuard } from "./lib/child/orphan_guard.ts";
 import { isLoopback } from "./lib/security/origin_guard.ts";
 import { SessionSet } from "./lib/session/session_set.ts";
 import { choiceOf, providerFor } from "./lib/session/providers.ts";
+import { SharedProvider } from "./lib/session/shared/shared_child.ts";
 import {
   findInterpreterProblem,
   findProgram,
@@ -184,7 +185,7 @@ export async function main(args: string[]): Promise<number> {
     metrics,
     logger: logger(),
   });
-  const provider = stack.use(providerFor(choiceOf(config, {
+  const choice = choiceOf(config, {
     spec: {
       program: config.program,
       args: config.args,
@@ -196,7 +197,17 @@ export async function main(args: string[]): Promise<number> {
     },
     logger: logger(),
     metrics,
-  }, VERSION)));
+  }, VERSION);
+  const provider = stack.use(providerFor(choice));
+  // 2026-07-28 requests have no session: they go to the shared child, or,
+  // with a child per session, to one started for them at the first.
+  const modernChild = provider instanceof SharedProvider
+    ? provider
+    : stack.use(providerFor({
+      ...choice,
+      mode: "shared",
+      policy: { ...choice.policy, start: "lazy" },
+    }) as SharedProvider);
   const stop = new AbortController();
   const stopRequested = Promise.withResolvers<string>();
   const signals: Deno.Signal[] = Deno.build.os === "windows"
@@ -212,6 +223,7 @@ export async function main(args: string[]): Promise<number> {
     });
     sessions.killAll();
     provider.killNow();
+    modernChild.killNow();
     flushLogs();
     Deno.exit(1);
   };
@@ -224,6 +236,7 @@ export async function main(args: string[]): Promise<number> {
   const handler = stack.use(
     new RunnerHandler({
       provider,
+      modernChild,
       maxMessageBytes: config.maxMessageBytes,
       shutdownGraceMs: config.shutdownGraceMs,
       sendTimeoutMs: config.sendTimeoutMs,

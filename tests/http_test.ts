@@ -875,7 +875,7 @@ Deno.test("origin given with --allow-origin is allowed, with CORS preflight and 
 // Era detection
 // ---------------------------------------------------------------------------
 
-Deno.test("stateless 2026-07-28 request without a session gives 400 with a legacy error code", async () => {
+Deno.test("a 2026-07-28 header without the request envelope gives 400 -32602 with the request's id; no session, no child; initialize still works", async () => {
   await using runner = await startRunner(["--", ...FIXTURE]);
   const response = await post(runner, request(1, "tools/list"), {
     headers: {
@@ -883,15 +883,15 @@ Deno.test("stateless 2026-07-28 request without a session gives 400 with a legac
       "mcp-protocol-version": "2026-07-28",
     },
   });
+  assert.equal(response.status, 400);
   assert.equal(response.headers.get("mcp-session-id"), null);
-  const error = await expectError(response, 400);
-  assert.ok(
-    ![-32020, -32021, -32022].includes(error.code),
-    `a modern error code (${error.code}) would stop the fallback to initialize`,
-  );
+  const body = await response.json();
+  assert.equal(body.id, 1);
+  assert.equal(body.error.code, -32602);
+  assert.match(body.error.message, /_meta/);
   const health = await (await fetch(`${runner.httpUrl}/healthz`)).json();
-  assert.equal(health.sessionsTotal, 0, "no child was spawned");
-  // the fallback works
+  assert.equal(health.sessionsTotal, 0, "no session was created");
+  // a legacy client falls back to initialize
   const session = await initialize(runner);
   await deleteSession(runner, session);
 });

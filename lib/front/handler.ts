@@ -22,6 +22,8 @@ import { OriginGuard } from "../security/origin_guard.ts";
 import type { SessionSet } from "../session/session_set.ts";
 import { StreamableHttpEndpoint } from "../transport/streamable_http/endpoint.ts";
 import { WebSocketEndpoint } from "../transport/websocket/endpoint.ts";
+import { ModernEndpoint } from "../transport/streamable_http/modern.ts";
+import type { SharedProvider } from "../session/shared/shared_child.ts";
 
 /** The Streamable HTTP endpoint. */
 export const MCP_PATH = "/mcp";
@@ -71,6 +73,11 @@ interface Refusal {
 export interface HandlerOptions extends SessionLimits {
   /** Gives every session its channel to an MCP server. */
   provider: ChildProvider;
+  /**
+   * The shared child that 2026-07-28 requests are translated onto; without
+   * it they get a 400 that tells dual-era clients to fall back.
+   */
+  modernChild?: SharedProvider | undefined;
   /** Ping interval for idle WebSocket clients, in seconds; 0 turns it off. */
   keepaliveSeconds: number;
   /** A Streamable HTTP session idle this long is ended, in milliseconds. */
@@ -143,6 +150,13 @@ export class RunnerHandler implements Disposable {
     };
     this.#http = new StreamableHttpEndpoint({
       ...shared,
+      modern: options.modernChild === undefined
+        ? undefined
+        : new ModernEndpoint({
+          child: options.modernChild,
+          logger: options.logger.getChild("modern"),
+          metrics: options.metrics,
+        }),
       idleTimeoutMs: options.sessionIdleTimeoutMs,
       logger: options.logger.getChild("http"),
     });

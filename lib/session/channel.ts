@@ -77,6 +77,12 @@ export interface ChannelOptions {
    * @default {Promise.resolve()}
    */
   ready?: Promise<void>;
+  /**
+   * For one request of a 2026-07-28 client (no session): the least severe
+   * log level it asked for (`_meta` logLevel), or null for no log messages.
+   * Undefined for a session.
+   */
+  requestLogLevel?: string | null;
 }
 
 /** A request that was not forwarded, and its error response. */

@@ -22,6 +22,14 @@ export interface Downstream {
   readonly label: string;
   /** The client's capabilities, from its initialize. */
   readonly clientCapabilities: Record<string, unknown>;
+  /**
+   * One request of a 2026-07-28 client, not a session: it gets its own
+   * progress, and log messages only at or above `logRank` (none when
+   * undefined), never the notifications meant for sessions.
+   */
+  readonly requestScoped: boolean;
+  /** The least severe log level a request-scoped channel asked for. */
+  readonly logRank: number | undefined;
   /** Upstream ids of this session's requests in flight. */
   readonly upstream: Set<string>;
   /** Delivers a message to the client (queued, bounded). */
@@ -408,14 +416,21 @@ export class Multiplexer {
     if (method === "notifications/resources/updated") {
       const uri = (message.params as { uri?: unknown } | undefined)?.uri;
       const set = typeof uri === "string" ? this.subs.of(uri) : undefined;
-      for (const session of set ?? []) session.push(text, message);
+      for (const session of set ?? []) {
+        if (!session.requestScoped) session.push(text, message);
+      }
       return;
     }
     if (method === "notifications/message") {
       if (this.#policy.logs === "drop") return;
       const rank = levelRank((message.params as { level?: unknown })?.level);
       for (const session of this.#sessions) {
-        if (this.#levels.admits(session, rank)) session.push(text, message);
+        if (session.requestScoped) {
+          const own = session.logRank;
+          if (own !== undefined && rank >= own) session.push(text, message);
+        } else if (this.#levels.admits(session, rank)) {
+          session.push(text, message);
+        }
       }
       return;
     }
@@ -434,7 +449,9 @@ export class Multiplexer {
         method,
       });
     }
-    for (const session of this.#sessions) session.push(text, message);
+    for (const session of this.#sessions) {
+      if (!session.requestScoped) session.push(text, message);
+    }
   }
 
   #drop(reason: string, what: string): void {

@@ -81,6 +81,8 @@ export class SharedChannel implements Channel, Downstream {
   readonly label: string;
   readonly upstream: Set<string> = new Set();
   clientCapabilities: Record<string, unknown> = {};
+  readonly requestScoped: boolean;
+  readonly logRank: number | undefined;
   #mux: Multiplexer;
   #host: SharedHost;
   #options: ChannelOptions;
@@ -107,14 +109,26 @@ export class SharedChannel implements Channel, Downstream {
     target: ChannelTarget,
   ) {
     this.label = `Session ${options.session}`;
+    const level = options.requestLogLevel;
+    this.requestScoped = level !== undefined;
+    this.logRank = typeof level === "string" ? levelRank(level) : undefined;
+
     this.#mux = mux;
     this.#host = host;
     this.#options = options;
     this.#limits = limits;
     this.#target = target;
     this.#log = new RequestLog(options);
-    options.metrics?.sessionStarted(options.transport);
+    if (!this.requestScoped) options.metrics?.sessionStarted(options.transport);
     mux.add(this);
+    if (
+      this.logRank !== undefined && this.logRank >= 0 &&
+      "logging" in host.capabilities
+    ) {
+      // The child runs at the most verbose level any request or session
+      // asked for.
+      mux.setLevel(this, this.logRank, () => {});
+    }
     this.#queue = new DeliveryQueue(
       {
         deliver: (text, messages) => target.deliver(text, messages),
@@ -434,7 +448,7 @@ export class SharedChannel implements Channel, Downstream {
     this.#closing = true;
     this.#queue.close();
     this.#mux.remove(this);
-    this.#log.ended(reason);
+    if (!this.requestScoped) this.#log.ended(reason);
     return Promise.resolve();
   }
 

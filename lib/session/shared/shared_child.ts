@@ -124,6 +124,11 @@ export class SharedProvider implements ChildProvider, SharedHost {
       : "the MCP server is starting";
   }
 
+  /** The child's initialize result text, once it answered. */
+  get cachedResult(): string | undefined {
+    return this.#result;
+  }
+
   get capabilities(): Record<string, unknown> {
     return this.#capabilities;
   }

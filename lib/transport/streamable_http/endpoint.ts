@@ -9,6 +9,8 @@
 import type { Logger } from "../../observe/log.ts";
 import type { ChildProvider, SessionLimits } from "../../session/channel.ts";
 import { HttpSession } from "./session.ts";
+import { classify, isModernVersion } from "./era.ts";
+import type { ModernEndpoint } from "./modern.ts";
 import type { BodyBudget } from "../../http/body_budget.ts";
 import {
   accepts,
@@ -19,7 +21,7 @@ import {
   readMessage,
   SSE_HEADERS,
 } from "../../http/io.ts";
-import { ErrorCode } from "../../jsonrpc/message.ts";
+import { ErrorCode, errorResponse } from "../../jsonrpc/message.ts";
 import type { Metrics } from "../../observe/metrics.ts";
 import type { SessionSet } from "../../session/session_set.ts";
 import { newSessionId } from "../../session/session_id.ts";
@@ -35,6 +37,8 @@ export const SUPPORTED_PROTOCOL_VERSIONS: readonly string[] = [
 
 /** Options for {@linkcode StreamableHttpEndpoint}. */
 export interface StreamableHttpOptions extends SessionLimits {
+  /** Serves 2026-07-28 requests; without it they get a fallback 400. */
+  modern?: ModernEndpoint | undefined;
   /** Gives each session its channel to an MCP server. */
   provider: ChildProvider;
   /** A session without requests or open streams this long is ended. */
@@ -150,7 +154,7 @@ export class StreamableHttpEndpoint implements Disposable {
     }
     // Everything that can be refused without the body is refused before it
     // is read: many large bodies at once are memory.
-    const early = await this.#beforeBody(request, principal);
+    let early = await this.#beforeBody(request, principal);
     if (early instanceof Response) return early;
     const check = await readMessage(request, {
       maxBytes: this.#options.maxMessageBytes,
@@ -163,6 +167,31 @@ export class StreamableHttpEndpoint implements Disposable {
         status: 400,
         headers: { "content-type": "application/json" },
       });
+    }
+    if (this.#options.modern !== undefined) {
+      const version = request.headers.get("mcp-protocol-version")?.trim() ??
+        null;
+      const era = classify(check.messages, version);
+      if (era.era === "modern") {
+        return await this.#options.modern.handle(
+          request,
+          era.message,
+          check.text,
+          era.meta,
+        );
+      }
+      if (era.era === "malformed") {
+        return new Response(errorResponse(era.key, era.code, era.message), {
+          status: 400,
+          headers: { "content-type": "application/json" },
+        });
+      }
+      if (modernLooking(request)) {
+        // Skipped before the body was read, because it looked modern.
+        const checked = this.#sessionOf(request, principal);
+        if (checked instanceof Response) return checked;
+        early = checked;
+      }
     }
     const initialize = check.messages.some((m) => m.method === "initialize");
     let session: HttpSession;
@@ -253,27 +282,38 @@ export class StreamableHttpEndpoint implements Disposable {
       if (refused.status === 413) this.#options.metrics?.refused("size");
       return refused;
     }
+    // A 2026-07-28 request has no session (a session header on it is
+    // ignored) and takes no session slot: its body decides.
+    if (this.#options.modern !== undefined && modernLooking(request)) {
+      return undefined;
+    }
+    const checked = this.#sessionOf(request, principal);
+    if (checked instanceof Response) await request.body?.cancel();
+    return checked;
+  }
+
+  /**
+   * The session a POST names, undefined for none (when a new one may
+   * start), or a refusal.
+   */
+  #sessionOf(
+    request: Request,
+    principal: string,
+  ): HttpSession | undefined | Response {
     const hasSession =
       (request.headers.get("mcp-session-id") ?? "").trim() !== "";
     if (!hasSession) {
-      if (this.#options.sessions.full) {
-        await request.body?.cancel();
-        // Refused by the registry, which counts and logs it.
-        return this.#options.sessions.refusal() ??
-          httpError(503, "Service Unavailable: no session slot is free", {
-            "retry-after": "1",
-          });
-      }
-      return undefined;
+      if (!this.#options.sessions.full) return undefined;
+      // Refused by the registry, which counts and logs it.
+      return this.#options.sessions.refusal() ??
+        httpError(503, "Service Unavailable: no session slot is free", {
+          "retry-after": "1",
+        });
     }
     const found = this.#session(request, principal);
-    const versionError = this.#versionError(request);
-    const refusal = found instanceof Response ? found : versionError;
-    if (refusal) {
-      await request.body?.cancel();
-      return refusal;
-    }
-    return found as HttpSession;
+    return found instanceof Response
+      ? found
+      : (this.#versionError(request) ?? found);
   }
 
   #get(request: Request, principal: string): Response {
@@ -366,4 +406,15 @@ export class StreamableHttpEndpoint implements Disposable {
       }
     }, every);
   }
+}
+
+/**
+ * Whether a POST may be a 2026-07-28 request, before its body is read: a
+ * modern version header, or an `Mcp-Method` header without a session.
+ */
+function modernLooking(request: Request): boolean {
+  const version = request.headers.get("mcp-protocol-version")?.trim();
+  if (version !== undefined && isModernVersion(version)) return true;
+  return request.headers.has("mcp-method") &&
+    (request.headers.get("mcp-session-id") ?? "").trim() === "";
 }

@@ -1,0 +1,361 @@
+/**
+ * MCP 2026-07-28 requests on `/mcp`, translated onto a legacy child that
+ * the runner initialized itself: each request is checked in the order the
+ * revision sets (envelope, version header, supported version, `Mcp-Method`
+ * / `Mcp-Name`, method), `server/discover` is answered from the child's
+ * cached initialize result, and every other method goes to the shared
+ * child as one request of its own. The answer is JSON, or an SSE stream
+ * when progress or log messages come first; closing it cancels the request
+ * upstream.
+ *
+ * @module
+ */
+
+import {
+  type CheckedMessage,
+  ErrorCode,
+  errorResponse,
+} from "../../jsonrpc/message.ts";
+import type { Logger } from "../../observe/log.ts";
+import type { Metrics } from "../../observe/metrics.ts";
+import type { Channel } from "../../session/channel.ts";
+import type { SharedProvider } from "../../session/shared/shared_child.ts";
+import { levelRank } from "../../session/shared/levels.ts";
+import { META, MODERN_VERSIONS } from "./era.ts";
+import { headerMismatch } from "./mcp_headers.ts";
+import { mapError, stampResult } from "./stamp.ts";
+
+/** Error codes of the 2026-07-28 revision. */
+export const ModernError = {
+  HeaderMismatch: -32020,
+  MissingRequiredClientCapability: -32021,
+  UnsupportedProtocolVersion: -32022,
+  InternalError: -32603,
+} as const;
+
+/** The capability of the child each forwarded method needs. */
+const METHODS: Record<string, string> = {
+  "tools/list": "tools",
+  "tools/call": "tools",
+  "prompts/list": "prompts",
+  "prompts/get": "prompts",
+  "resources/list": "resources",
+  "resources/read": "resources",
+  "resources/templates/list": "resources",
+  "completion/complete": "completions",
+};
+
+/** Options for {@linkcode ModernEndpoint}. */
+export interface ModernOptions {
+  /** The shared child the requests go to. */
+  child: SharedProvider;
+  /** Logger. */
+  logger: Logger;
+  /** Where counts and latencies go. */
+  metrics?: Metrics | undefined;
+}
+
+const SSE_HEADERS = {
+  "content-type": "text/event-stream",
+  "cache-control": "no-cache",
+  "x-accel-buffering": "no",
+};
+
+const encoder = new TextEncoder();
+
+/** Serves the modern requests of `/mcp`. */
+export class ModernEndpoint {
+  #options: ModernOptions;
+  #counter = 0;
+
+  /** @param options The shared child, logger and metrics. */
+  constructor(options: ModernOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * Answers one modern request (already classified as such).
+   *
+   * @param request The HTTP request (its headers and abort signal).
+   * @param message The checked message.
+   * @param text Its text.
+   * @param meta Its `params._meta`.
+   * @returns The response.
+   */
+  async handle(
+    request: Request,
+    message: CheckedMessage,
+    text: string,
+    meta: Record<string, unknown>,
+  ): Promise<Response> {
+    if (message.kind !== "request") return new Response(null, { status: 202 });
+    const key = message.key!;
+    const refusal = this.#ladder(request, message, meta);
+    if (refusal !== undefined) return refusal;
+    const method = message.method!;
+    const child = this.#options.child;
+    const available = await child.whenAvailable();
+    if (!available.ok) {
+      return reply(
+        errorResponse(key, ModernError.InternalError, available.reason),
+        503,
+        { "retry-after": String(available.retryAfterSeconds) },
+      );
+    }
+    if (method === "server/discover") return await this.#discover(key);
+    const capability = METHODS[method];
+    if (capability === undefined || !(capability in child.capabilities)) {
+      return reply(
+        errorResponse(
+          key,
+          ErrorCode.MethodNotFound,
+          capability === undefined
+            ? `Method not found: ${method}${
+              REMOVED.has(method) ? " (removed in 2026-07-28)" : ""
+            }`
+            : `Method not found: ${method} (the MCP server has no ${capability})`,
+        ),
+        404,
+      );
+    }
+    return await this.#forward(request, message, text, meta);
+  }
+
+  /** The checks before a method is looked at, in the revision's order. */
+  #ladder(
+    request: Request,
+    message: CheckedMessage,
+    meta: Record<string, unknown>,
+  ): Response | undefined {
+    const key = message.key!;
+    const version = meta[META.protocolVersion];
+    const capabilities = meta[META.clientCapabilities];
+    const info = meta[META.clientInfo];
+    const level = meta[META.logLevel];
+    let invalid: string | undefined;
+    if (typeof version !== "string") {
+      invalid = `_meta["${META.protocolVersion}"] must be a string`;
+    } else if (!isObject(capabilities)) {
+      invalid = `_meta["${META.clientCapabilities}"] is required (an object)`;
+    } else if (info !== undefined && !isObject(info)) {
+      invalid = `_meta["${META.clientInfo}"] must be an object`;
+    } else if (level !== undefined && levelRank(level) < 0) {
+      invalid = `_meta["${META.logLevel}"] must be a log level`;
+    }
+    if (invalid !== undefined) {
+      return reply(
+        errorResponse(
+          key,
+          ErrorCode.InvalidParams,
+          `Invalid params: ${invalid}`,
+        ),
+        400,
+      );
+    }
+    const header = request.headers.get("mcp-protocol-version")?.trim();
+    if (header !== version) {
+      return reply(
+        errorResponse(
+          key,
+          ModernError.HeaderMismatch,
+          header === undefined
+            ? "The MCP-Protocol-Version header is required"
+            : `MCP-Protocol-Version header (${header}) does not match _meta protocolVersion (${version})`,
+        ),
+        400,
+      );
+    }
+    if (!MODERN_VERSIONS.includes(version as string)) {
+      return reply(
+        errorResponse(
+          key,
+          ModernError.UnsupportedProtocolVersion,
+          "Unsupported protocol version",
+          { supported: MODERN_VERSIONS, requested: version },
+        ),
+        400,
+      );
+    }
+    const params = (message.params ?? {}) as Record<string, unknown>;
+    const mismatch = headerMismatch(request.headers, message.method!, params);
+    if (mismatch !== undefined) {
+      return reply(
+        errorResponse(
+          key,
+          ModernError.HeaderMismatch,
+          `Header mismatch: ${mismatch}`,
+        ),
+        400,
+      );
+    }
+    return undefined;
+  }
+
+  async #discover(key: string): Promise<Response> {
+    const outcome = await this.#options.child.initializeResult();
+    if ("error" in outcome) {
+      return reply(
+        errorResponse(key, ModernError.InternalError, outcome.error),
+        503,
+      );
+    }
+    const cached = JSON.parse(outcome.result) as Record<string, unknown>;
+    const capabilities = {
+      ...(cached.capabilities as Record<string, unknown>),
+    };
+    // 2025-11-25 tasks are not the 2026-07-28 tasks extension.
+    delete capabilities.tasks;
+    const result: Record<string, unknown> = {
+      resultType: "complete",
+      supportedVersions: MODERN_VERSIONS,
+      capabilities,
+      ttlMs: 0,
+      cacheScope: "private",
+      _meta: { [META.serverInfo]: cached.serverInfo ?? {} },
+    };
+    if (typeof cached.instructions === "string") {
+      result.instructions = cached.instructions;
+    }
+    return reply(
+      `{"jsonrpc":"2.0","id":${key},"result":${JSON.stringify(result)}}`,
+      200,
+    );
+  }
+
+  /** One request through the shared child. */
+  #forward(
+    request: Request,
+    message: CheckedMessage,
+    text: string,
+    meta: Record<string, unknown>,
+  ): Promise<Response> {
+    const key = message.key!;
+    const method = message.method!;
+    const params = (message.params ?? {}) as Record<string, unknown>;
+    const uri = typeof params.uri === "string" ? params.uri : undefined;
+    const level = meta[META.logLevel];
+    const streams = acceptsSse(request.headers.get("accept"));
+    const serverInfo = this.#serverInfo();
+    const answer = Promise.withResolvers<Response>();
+    let sse: ReadableStreamDefaultController<Uint8Array> | undefined;
+    let finished = false;
+    // Set just below; the callbacks that close it run later.
+    const opened: { channel?: Channel } = {};
+    const finish = () => {
+      finished = true;
+      void opened.channel?.close("answered");
+    };
+    const event = (data: string) =>
+      sse?.enqueue(encoder.encode(`event: message\ndata: ${data}\n\n`));
+    const final = (out: string, status: number) => {
+      if (finished) return;
+      if (sse !== undefined) {
+        event(out);
+        try {
+          sse.close();
+        } catch {
+          // the client is gone
+        }
+      } else answer.resolve(reply(out, status));
+      finish();
+    };
+    const channel = this.#options.child.open({
+      session: `m-${++this.#counter}`,
+      transport: "streamable-http",
+      logger: this.#options.logger,
+      metrics: this.#options.metrics,
+      requestLogLevel: typeof level === "string" ? level : null,
+    }, {
+      deliver: (out, messages) => {
+        const first = messages[0]!;
+        if (first.kind === "response") {
+          if (first.errorCode === undefined) {
+            return final(stampResult(out, method, serverInfo), 200);
+          }
+          const mapped = mapError(out, key, first.errorCode, uri);
+          return final(mapped.text, mapped.status);
+        }
+        // Progress or a log message of this request.
+        if (!streams || finished) return;
+        if (sse === undefined) {
+          const body = new ReadableStream<Uint8Array>({
+            start: (controller) => {
+              sse = controller;
+            },
+            cancel: () => {
+              if (!finished) finish();
+            },
+          });
+          answer.resolve(new Response(body, { headers: SSE_HEADERS }));
+        }
+        event(out);
+      },
+      unroutable: (size) =>
+        final(
+          errorResponse(
+            key,
+            ModernError.InternalError,
+            `Cannot deliver response: it is ${size} bytes, over the limit`,
+          ),
+          200,
+        ),
+      ended: (end) =>
+        final(
+          errorResponse(key, ModernError.InternalError, end.reason, end.data),
+          200,
+        ),
+    });
+    opened.channel = channel;
+    const { refused } = channel.forward(text, [message]);
+    if (refused.length > 0) final(refused[0]!.error, 200);
+    // Closing the request is its cancellation: the child is told.
+    request.signal.addEventListener("abort", () => {
+      if (finished) return;
+      finish();
+      answer.resolve(
+        reply(errorResponse(key, ModernError.InternalError, "Cancelled"), 200),
+      );
+    }, { once: true });
+    return answer.promise;
+  }
+
+  #serverInfo(): string {
+    const result = this.#options.child.cachedResult;
+    try {
+      const info = result === undefined
+        ? undefined
+        : JSON.parse(result).serverInfo;
+      return JSON.stringify(info ?? {});
+    } catch {
+      return "{}";
+    }
+  }
+}
+
+/** Methods of earlier revisions that 2026-07-28 removed. */
+const REMOVED = new Set([
+  "initialize",
+  "ping",
+  "logging/setLevel",
+  "resources/subscribe",
+  "resources/unsubscribe",
+]);
+
+function isObject(value: unknown): boolean {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function acceptsSse(accept: string | null): boolean {
+  return accept !== null && /\btext\/event-stream\b|\*\/\*/.test(accept);
+}
+
+function reply(
+  text: string,
+  status: number,
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(text, {
+    status,
+    headers: { "content-type": "application/json", ...headers },
+  });
+}
