@@ -429,3 +429,99 @@ Deno.test("modern and legacy clients use one shared child at the same time", asy
   assert.match(text, /"text":"5"/, "the legacy session sees the same state");
   assert.equal(scratch.starts().length, 1, "one child for both eras");
 });
+
+Deno.test("modern: subscriptions/listen acknowledges what the child can send, carries it with the subscriptionId, and releases the upstream subscription on close", async () => {
+  await using scratch = await Scratch.create();
+  await using runner = await startPerSession(scratch);
+  const response = await send(runner, {
+    id: "L1",
+    method: "subscriptions/listen",
+    params: {
+      notifications: {
+        toolsListChanged: true,
+        promptsListChanged: true,
+        resourceSubscriptions: ["file:///shared/one.txt", "fail://nope"],
+      },
+    },
+  });
+  assert.equal(response.status, 200);
+  assert.equal(response.headers.get("content-type"), "text/event-stream");
+  const reader = new SseReader(response.body!);
+  const next = async () => {
+    const event = await reader.next(5000);
+    assert.ok(event?.data, "an event");
+    return JSON.parse(event.data) as Json;
+  };
+  const ack = await next();
+  assert.equal(ack.method, "notifications/subscriptions/acknowledged");
+  const ackParams = ack.params as Json;
+  assert.deepEqual(ackParams.notifications, {
+    toolsListChanged: true,
+    promptsListChanged: true,
+    resourceSubscriptions: ["file:///shared/one.txt"],
+  });
+  assert.equal(
+    (ackParams._meta as Json)["io.modelcontextprotocol/subscriptionId"],
+    "L1",
+  );
+  const pid = scratch.starts()[0]!;
+  const emit = (message: Json) =>
+    call(runner, {
+      id: 50,
+      method: "tools/call",
+      params: { name: "emit", arguments: { message } },
+    });
+  // Not asked for: resources/list_changed, and an update of another URI.
+  await emit({
+    jsonrpc: "2.0",
+    method: "notifications/resources/list_changed",
+  });
+  await emit({
+    jsonrpc: "2.0",
+    method: "notifications/resources/updated",
+    params: { uri: "file:///shared/other.txt" },
+  });
+  await emit({ jsonrpc: "2.0", method: "notifications/tools/list_changed" });
+  await emit({
+    jsonrpc: "2.0",
+    method: "notifications/resources/updated",
+    params: { uri: "file:///shared/one.txt" },
+  });
+  const first = await next();
+  assert.equal(first.method, "notifications/tools/list_changed");
+  assert.equal(
+    ((first.params as Json)._meta as Json)[
+      "io.modelcontextprotocol/subscriptionId"
+    ],
+    "L1",
+  );
+  const second = await next();
+  assert.equal(second.method, "notifications/resources/updated");
+  assert.equal((second.params as Json).uri, "file:///shared/one.txt");
+  assert.equal(
+    ((second.params as Json)._meta as Json)[
+      "io.modelcontextprotocol/subscriptionId"
+    ],
+    "L1",
+  );
+  assert.equal(scratch.recorded(pid, "resources/subscribe").length, 2);
+  await reader.cancel();
+  assert.ok(
+    await waitFor(
+      () =>
+        scratch.recorded(pid, "resources/unsubscribe").some((m) =>
+          (m.params as Json).uri === "file:///shared/one.txt"
+        ),
+      5000,
+    ),
+    "the upstream subscription was released",
+  );
+  // An invalid filter is an in-band -32602.
+  const invalid = await call(runner, {
+    id: "L2",
+    method: "subscriptions/listen",
+    params: { notifications: { toolsListChanged: "yes" } },
+  });
+  assert.equal((invalid.json.error as Json).code, -32602, invalid.raw);
+  assert.equal(invalid.json.id, "L2");
+});

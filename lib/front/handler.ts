@@ -112,6 +112,7 @@ export class RunnerHandler implements Disposable {
   #http: StreamableHttpEndpoint;
   #legacy: LegacySseEndpoint;
   #ws: WebSocketEndpoint;
+  #modern: ModernEndpoint | undefined;
   #startedAt = Date.now();
   #refusals: RateLimitedLog;
   #errors: RateLimitedLog;
@@ -148,15 +149,16 @@ export class RunnerHandler implements Disposable {
         BODY_BUDGET_MESSAGES * options.maxMessageBytes,
       ),
     };
+    this.#modern = options.modernChild === undefined
+      ? undefined
+      : new ModernEndpoint({
+        child: options.modernChild,
+        logger: options.logger.getChild("modern"),
+        metrics: options.metrics,
+      });
     this.#http = new StreamableHttpEndpoint({
       ...shared,
-      modern: options.modernChild === undefined
-        ? undefined
-        : new ModernEndpoint({
-          child: options.modernChild,
-          logger: options.logger.getChild("modern"),
-          metrics: options.metrics,
-        }),
+      modern: this.#modern,
       idleTimeoutMs: options.sessionIdleTimeoutMs,
       logger: options.logger.getChild("http"),
     });
@@ -312,6 +314,7 @@ export class RunnerHandler implements Disposable {
 
   /** Stops the idle reaper and writes pending counts of suppressed lines. */
   [Symbol.dispose](): void {
+    this.#modern?.closeAll();
     this.#http[Symbol.dispose]();
     this.#refusals[Symbol.dispose]();
     this.#errors[Symbol.dispose]();

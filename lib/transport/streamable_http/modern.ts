@@ -23,6 +23,7 @@ import type { SharedProvider } from "../../session/shared/shared_child.ts";
 import { levelRank } from "../../session/shared/levels.ts";
 import { META, MODERN_VERSIONS } from "./era.ts";
 import { headerMismatch } from "./mcp_headers.ts";
+import { listenError, Listeners, parseFilter } from "./listen.ts";
 import { mapError, stampResult } from "./stamp.ts";
 
 /** Error codes of the 2026-07-28 revision. */
@@ -67,10 +68,17 @@ const encoder = new TextEncoder();
 export class ModernEndpoint {
   #options: ModernOptions;
   #counter = 0;
+  #listeners: Listeners;
 
   /** @param options The shared child, logger and metrics. */
   constructor(options: ModernOptions) {
     this.#options = options;
+    this.#listeners = new Listeners(options.child);
+  }
+
+  /** Ends every listen stream with its graceful result (shutdown). */
+  closeAll(): void {
+    this.#listeners.closeAll();
   }
 
   /**
@@ -103,6 +111,15 @@ export class ModernEndpoint {
       );
     }
     if (method === "server/discover") return await this.#discover(key);
+    if (method === "subscriptions/listen") {
+      const filter = parseFilter(
+        (message.params ?? {}) as Record<string, unknown>,
+      );
+      if (typeof filter === "string") {
+        return reply(listenError(key, filter), 200);
+      }
+      return this.#listeners.listen(key, filter, request.signal, this.#options);
+    }
     const capability = METHODS[method];
     if (capability === undefined || !(capability in child.capabilities)) {
       return reply(
