@@ -7,6 +7,10 @@
  */
 
 import assert from "node:assert/strict";
+import {
+  headerParams,
+  paramMismatch,
+} from "../lib/transport/streamable_http/mcp_params.ts";
 import { checkFrame } from "../lib/jsonrpc/message.ts";
 import {
   classify,
@@ -183,4 +187,45 @@ Deno.test("mapError(): -32002 becomes -32602 with data.uri; -32601 is a 404, -32
   assert.equal(mapError("{}", "1", -32601, undefined).status, 404);
   assert.equal(mapError("{}", "1", -32021, undefined).status, 400);
   assert.equal(mapError("{}", "1", -32000, undefined).status, 200);
+});
+
+Deno.test("headerParams(): only valid x-mcp-header declarations on string, integer and boolean properties, reached through properties", () => {
+  const params = headerParams({
+    type: "object",
+    properties: {
+      a: { type: "string", "x-mcp-header": "Alpha" },
+      b: { type: "number", "x-mcp-header": "Beta" },
+      c: { type: "string", "x-mcp-header": "has space" },
+      d: { type: "boolean", "x-mcp-header": "alpha" },
+      e: {
+        type: "object",
+        properties: { f: { type: "integer", "x-mcp-header": "Deep" } },
+      },
+      g: { type: "array", items: { type: "string", "x-mcp-header": "Item" } },
+    },
+  });
+  assert.deepEqual(params, [
+    { path: ["a"], header: "Alpha", type: "string" },
+    { path: ["e", "f"], header: "Deep", type: "integer" },
+  ]);
+  const headers = new Headers({
+    "mcp-param-alpha": "x",
+    "mcp-param-deep": "7.5",
+  });
+  assert.match(
+    paramMismatch(headers, { a: "x", e: { f: 7 } }, params)!,
+    /Deep/,
+  );
+  assert.equal(
+    paramMismatch(
+      new Headers({ "mcp-param-alpha": "x", "mcp-param-deep": "7" }),
+      {
+        a: "x",
+        e: { f: 7 },
+      },
+      params,
+    ),
+    undefined,
+  );
+  assert.equal(paramMismatch(new Headers(), { a: null }, params), undefined);
 });

@@ -525,3 +525,50 @@ Deno.test("modern: subscriptions/listen acknowledges what the child can send, ca
   assert.equal((invalid.json.error as Json).code, -32602, invalid.raw);
   assert.equal(invalid.json.id, "L2");
 });
+
+Deno.test("modern: Mcp-Param-* headers must mirror the arguments the tool's schema marks with x-mcp-header", async () => {
+  await using scratch = await Scratch.create();
+  await using runner = await startPerSession(scratch);
+  const route = (id: number, args: Json, headers: Record<string, string>) =>
+    call(runner, {
+      id,
+      method: "tools/call",
+      params: { name: "route", arguments: args },
+      headers,
+    });
+  const ok = await route(1, { region: "eu-west", count: 3 }, {
+    "mcp-param-region": "eu-west",
+    "mcp-param-count": "3",
+  });
+  assert.equal(ok.status, 200, ok.raw);
+  assert.equal(
+    ((ok.json.result as Json).content as Json[])[0]!.text,
+    "eu-west 3",
+  );
+  const base64 = await route(2, { region: "Zürich" }, {
+    "mcp-param-region": `=?base64?${
+      btoa(String.fromCharCode(...new TextEncoder().encode("Zürich")))
+    }?=`,
+  });
+  assert.equal(base64.status, 200, base64.raw);
+  for (
+    const [id, args, headers] of [
+      [3, { region: "eu" }, {}],
+      [4, { region: "eu" }, { "mcp-param-region": "us" }],
+      [5, {}, { "mcp-param-region": "eu" }],
+      [6, { count: 3 }, { "mcp-param-count": "3.0" }],
+    ] as [number, Json, Record<string, string>][]
+  ) {
+    const refused = await route(id, args, headers);
+    assert.equal(refused.status, 400, refused.raw);
+    assert.equal((refused.json.error as Json).code, -32020, refused.raw);
+    assert.equal(refused.json.id, id);
+  }
+  // Tools without x-mcp-header need no Mcp-Param-* headers.
+  const plain = await call(runner, {
+    id: 7,
+    method: "tools/call",
+    params: { name: "echo", arguments: { text: "x" } },
+  });
+  assert.equal(plain.status, 200, plain.raw);
+});

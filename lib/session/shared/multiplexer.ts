@@ -94,6 +94,11 @@ export class Multiplexer {
   #serialQueue: { id: string; line: string }[] = [];
   /** Which session created each task (2025-11-25 tasks). */
   readonly tasks: Map<string, Downstream> = new Map();
+  /**
+   * Changes whenever the child's tool list may have changed (a
+   * `tools/list_changed`, or a new process), for caches of it.
+   */
+  toolsVersion = 0;
   /** Messages dropped, by reason (for metrics). */
   readonly dropped = new Map<string, number>();
 
@@ -134,6 +139,7 @@ export class Multiplexer {
   attach(out: UpstreamLine): void {
     this.#out = out;
     this.#next = 1;
+    this.toolsVersion++;
   }
 
   /** Adds a session. */
@@ -444,6 +450,7 @@ export class Multiplexer {
       owner.push(text, message);
       return;
     }
+    if (method === "notifications/tools/list_changed") this.toolsVersion++;
     if (!LIST_CHANGED.test(method)) {
       this.#log.debug("Shared MCP server: {method} sent to every session", {
         method,

@@ -124,6 +124,34 @@ export class SharedProvider implements ChildProvider, SharedHost {
       : "the MCP server is starting";
   }
 
+  /** Changes whenever the child's tool list may have changed. */
+  get toolsVersion(): number {
+    return this.#mux.toolsVersion;
+  }
+
+  /**
+   * Sends the runner's own request to the ready child.
+   *
+   * @param method The method.
+   * @param params Its params.
+   * @param timeoutMs How long to wait for the answer.
+   * @returns The response text, or undefined when none came in time.
+   */
+  request(
+    method: string,
+    params: unknown,
+    timeoutMs: number,
+  ): Promise<string | undefined> {
+    if (this.#state !== "ready") return Promise.resolve(undefined);
+    const { promise, resolve } = Promise.withResolvers<string | undefined>();
+    const timer = setTimeout(() => resolve(undefined), timeoutMs);
+    this.#mux.internal(method, params, (text) => {
+      clearTimeout(timer);
+      resolve(text);
+    });
+    return promise;
+  }
+
   /** The child's initialize result text, once it answered. */
   get cachedResult(): string | undefined {
     return this.#result;

@@ -25,6 +25,7 @@ import { META, MODERN_VERSIONS } from "./era.ts";
 import { headerMismatch } from "./mcp_headers.ts";
 import { listenError, Listeners, parseFilter } from "./listen.ts";
 import { mapError, stampResult } from "./stamp.ts";
+import { type HeaderParam, headerParams, paramMismatch } from "./mcp_params.ts";
 
 /** Error codes of the 2026-07-28 revision. */
 export const ModernError = {
@@ -69,6 +70,7 @@ export class ModernEndpoint {
   #options: ModernOptions;
   #counter = 0;
   #listeners: Listeners;
+  #tools: { version: number; params: Map<string, HeaderParam[]> } | undefined;
 
   /** @param options The shared child, logger and metrics. */
   constructor(options: ModernOptions) {
@@ -135,7 +137,66 @@ export class ModernEndpoint {
         404,
       );
     }
+    if (method === "tools/call") {
+      const params = (message.params ?? {}) as Record<string, unknown>;
+      const declared = (await this.#headerParams()).get(String(params.name));
+      const mismatch = declared === undefined
+        ? undefined
+        : paramMismatch(request.headers, params.arguments, declared);
+      if (mismatch !== undefined) {
+        return reply(
+          errorResponse(
+            key,
+            ModernError.HeaderMismatch,
+            `Header mismatch: ${mismatch}`,
+          ),
+          400,
+        );
+      }
+    }
     return await this.#forward(request, message, text, meta);
+  }
+
+  /**
+   * The tools whose arguments are mirrored in `Mcp-Param-*` headers, from
+   * the child's tool list (fetched again after `tools/list_changed` or a
+   * restart).
+   */
+  async #headerParams(): Promise<Map<string, HeaderParam[]>> {
+    const child = this.#options.child;
+    const version = child.toolsVersion;
+    if (this.#tools?.version === version) return this.#tools.params;
+    const params = new Map<string, HeaderParam[]>();
+    let cursor: unknown;
+    for (let page = 0; page < MAX_TOOL_PAGES; page++) {
+      const text = await child.request(
+        "tools/list",
+        cursor === undefined ? {} : { cursor },
+        TOOL_LIST_TIMEOUT_MS,
+      );
+      let result: { tools?: unknown; nextCursor?: unknown } | undefined;
+      try {
+        result = text === undefined ? undefined : JSON.parse(text).result;
+      } catch {
+        result = undefined;
+      }
+      if (!Array.isArray(result?.tools)) break;
+      for (
+        const tool of result.tools as {
+          name?: unknown;
+          inputSchema?: unknown;
+        }[]
+      ) {
+        const declared = headerParams(tool?.inputSchema);
+        if (typeof tool?.name === "string" && declared.length > 0) {
+          params.set(tool.name, declared);
+        }
+      }
+      cursor = result.nextCursor;
+      if (typeof cursor !== "string") break;
+    }
+    this.#tools = { version, params };
+    return params;
   }
 
   /** The checks before a method is looked at, in the revision's order. */
@@ -348,6 +409,11 @@ export class ModernEndpoint {
     }
   }
 }
+
+/** Most pages of the child's tool list read for `Mcp-Param-*` checks. */
+const MAX_TOOL_PAGES = 20;
+/** How long one page of the tool list may take. */
+const TOOL_LIST_TIMEOUT_MS = 10_000;
 
 /** Methods of earlier revisions that 2026-07-28 removed. */
 const REMOVED = new Set([
