@@ -324,7 +324,7 @@ async function drainStderr(
   const reportSuppressed = () => {
     if (suppressed === 0) return;
     logger.warning(
-      "Session {session} stderr: {count} more lines not logged (over {max} a second)",
+      "{session} stderr: {count} more lines not logged (over {max} a second)",
       {
         session,
         count: suppressed,
@@ -353,7 +353,7 @@ async function drainStderr(
       logged++;
       if (line instanceof LineOverflow) {
         logger.info(
-          "Session {session} stderr: {line}… ({size} bytes, truncated)",
+          "{session} stderr: {line}… ({size} bytes, truncated)",
           {
             session,
             line: decoder.decode(line.head),
@@ -361,7 +361,7 @@ async function drainStderr(
           },
         );
       } else {
-        logger.info("Session {session} stderr: {line}", {
+        logger.info("{session} stderr: {line}", {
           session,
           line: decoder.decode(line),
         });
