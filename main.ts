@@ -206,7 +206,7 @@ export async function main(args: string[]): Promise<number> {
     : stack.use(providerFor({
       ...choice,
       mode: "shared",
-      policy: { ...choice.policy, start: "lazy" },
+      policy: { ...choice.policy, start: "lazy", roundTrips: true },
     }) as SharedProvider);
   const stop = new AbortController();
   const stopRequested = Promise.withResolvers<string>();

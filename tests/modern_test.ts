@@ -572,3 +572,176 @@ Deno.test("modern: Mcp-Param-* headers must mirror the arguments the tool's sche
   });
   assert.equal(plain.status, 200, plain.raw);
 });
+
+/** A `tools/call` of the fixture's `ask` tool, as modern params. */
+function ask(
+  method: string,
+  params: Json,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    name: "ask",
+    arguments: {
+      method,
+      params,
+      ...(extra.times ? { times: extra.times } : {}),
+    },
+    ...Object.fromEntries(
+      Object.entries(extra).filter(([k]) => k !== "times"),
+    ),
+  };
+}
+
+const ELICIT: Json = {
+  message: "Your name?",
+  requestedSchema: { type: "object", properties: { name: { type: "string" } } },
+  _meta: { "mcp-server-runner/inputKey": "user_name" },
+};
+
+Deno.test("modern MRTR: the child's elicitation becomes an InputRequiredResult, and the retry's answer reaches the child as its response", async () => {
+  await using scratch = await Scratch.create();
+  await using runner = await startPerSession(scratch);
+  const caps = { elicitation: {} };
+  const first = await call(runner, {
+    id: 1,
+    method: "tools/call",
+    params: ask("elicitation/create", ELICIT),
+    meta: { "io.modelcontextprotocol/clientCapabilities": caps },
+  });
+  const result = first.json.result as Json;
+  assert.equal(result.resultType, "input_required", first.raw);
+  const requests = result.inputRequests as Json;
+  assert.deepEqual(Object.keys(requests), ["user_name"], "the child's key");
+  const asked = requests.user_name as Json;
+  assert.equal(asked.method, "elicitation/create");
+  assert.equal((asked.params as Json).message, "Your name?");
+  assert.equal((asked.params as Json)._meta, undefined, "the hint is removed");
+  const state = result.requestState as string;
+  assert.match(state, /^rs1\./);
+  // A tampered token is refused, and the call stays parked.
+  const tampered = await call(runner, {
+    id: 2,
+    method: "tools/call",
+    params: ask("elicitation/create", ELICIT, {
+      requestState: `${state}-TAMPERED`,
+      inputResponses: { user_name: { action: "accept", content: {} } },
+    }),
+    meta: { "io.modelcontextprotocol/clientCapabilities": caps },
+  });
+  assert.equal((tampered.json.error as Json).code, -32602, tampered.raw);
+  // An invalid answer is refused before it reaches the child.
+  const wrong = await call(runner, {
+    id: 3,
+    method: "tools/call",
+    params: ask("elicitation/create", ELICIT, {
+      requestState: state,
+      inputResponses: { user_name: { action: "maybe" } },
+    }),
+    meta: { "io.modelcontextprotocol/clientCapabilities": caps },
+  });
+  assert.equal((wrong.json.error as Json).code, -32602, wrong.raw);
+  const done = await call(runner, {
+    id: 4,
+    method: "tools/call",
+    params: ask("elicitation/create", ELICIT, {
+      requestState: state,
+      inputResponses: {
+        user_name: { action: "accept", content: { name: "Alice" } },
+      },
+    }),
+    meta: { "io.modelcontextprotocol/clientCapabilities": caps },
+  });
+  assert.equal(done.json.id, 4, done.raw);
+  const final = done.json.result as Json;
+  assert.equal(final.resultType, "complete");
+  const got = JSON.parse(((final.content as Json[])[0]!.text) as string);
+  assert.match(String(got.id), /^fx-/, "the child's own id came back");
+  assert.deepEqual(got.result, {
+    action: "accept",
+    content: { name: "Alice" },
+  });
+  // The token was single-use.
+  const again = await call(runner, {
+    id: 5,
+    method: "tools/call",
+    params: ask("elicitation/create", ELICIT, {
+      requestState: state,
+      inputResponses: { user_name: { action: "accept", content: {} } },
+    }),
+    meta: { "io.modelcontextprotocol/clientCapabilities": caps },
+  });
+  assert.equal((again.json.error as Json).code, -32602, again.raw);
+});
+
+Deno.test("modern MRTR: an undeclared capability is 400 -32021; an answer sent up front is used; every round gets a new token", async () => {
+  await using scratch = await Scratch.create();
+  await using runner = await startPerSession(scratch);
+  const sampling = await call(runner, {
+    id: 1,
+    method: "tools/call",
+    params: ask("sampling/createMessage", {
+      messages: [{ role: "user", content: { type: "text", text: "hi" } }],
+      maxTokens: 10,
+    }),
+    meta: { "io.modelcontextprotocol/clientCapabilities": { elicitation: {} } },
+  });
+  assert.equal(sampling.status, 400, sampling.raw);
+  const error = sampling.json.error as Json;
+  assert.equal(error.code, -32021);
+  assert.deepEqual(error.data, { requiredCapabilities: { sampling: {} } });
+  assert.equal(sampling.json.id, 1);
+  // Answered up front: no round trip.
+  const upfront = await call(runner, {
+    id: 2,
+    method: "tools/call",
+    params: ask("elicitation/create", ELICIT, {
+      inputResponses: {
+        user_name: { action: "accept", content: { name: "Bob" } },
+      },
+    }),
+    meta: { "io.modelcontextprotocol/clientCapabilities": { elicitation: {} } },
+  });
+  const upfrontResult = upfront.json.result as Json;
+  assert.equal(upfrontResult.resultType, "complete", upfront.raw);
+  assert.match(String((upfrontResult.content as Json[])[0]!.text), /Bob/);
+  // Two questions in turn: two rounds, two different tokens.
+  const caps = {
+    "io.modelcontextprotocol/clientCapabilities": { elicitation: {} },
+  };
+  const r1 = await call(runner, {
+    id: 3,
+    method: "tools/call",
+    params: ask("elicitation/create", ELICIT, { times: 2 }),
+    meta: caps,
+  });
+  const t1 = (r1.json.result as Json).requestState as string;
+  const answer = { "user_name": { action: "accept", content: { name: "C" } } };
+  const r2 = await call(runner, {
+    id: 4,
+    method: "tools/call",
+    params: ask("elicitation/create", ELICIT, {
+      times: 2,
+      requestState: t1,
+      inputResponses: answer,
+    }),
+    meta: caps,
+  });
+  const second = r2.json.result as Json;
+  assert.equal(second.resultType, "input_required", r2.raw);
+  assert.notEqual(second.requestState, t1);
+  const r3 = await call(runner, {
+    id: 5,
+    method: "tools/call",
+    params: ask("elicitation/create", ELICIT, {
+      times: 2,
+      requestState: second.requestState,
+      inputResponses: answer,
+    }),
+    meta: caps,
+  });
+  assert.equal((r3.json.result as Json).resultType, "complete", r3.raw);
+  const answers = JSON.parse(
+    ((r3.json.result as Json).content as Json[])[0]!.text as string,
+  );
+  assert.equal(answers.length, 2);
+});

@@ -30,6 +30,12 @@ export interface Downstream {
   readonly requestScoped: boolean;
   /** The least severe log level a request-scoped channel asked for. */
   readonly logRank: number | undefined;
+  /**
+   * A request-scoped channel whose interactive call (`tools/call`,
+   * `prompts/get`, `resources/read`) runs now, alone on the child: the
+   * child's requests to a client are its own.
+   */
+  readonly interactiveRunning?: boolean;
   /** Upstream ids of this session's requests in flight. */
   readonly upstream: Set<string>;
   /** Delivers a message to the client (queued, bounded). */

@@ -24,6 +24,13 @@ export interface SharedPolicy {
   restartWaitMs: number;
   /** Requests in flight on the child, all sessions together. */
   maxInFlight: number;
+  /**
+   * Declare sampling, elicitation and roots in the runner's handshake, for
+   * 2026-07-28 calls that answer the child's requests by round trips.
+   *
+   * @default {false}
+   */
+  roundTrips?: boolean;
 }
 
 /**

@@ -33,6 +33,7 @@ export interface ServerRequestHost {
 const CAPABILITY_OF: Record<string, string> = {
   "sampling/createMessage": "sampling",
   "elicitation/create": "elicitation",
+  "roots/list": "roots",
 };
 
 /** Routes of the child's requests to clients. */
@@ -122,16 +123,22 @@ export class ServerRequests {
 
   /** The one session a child request can be for, in attribute mode. */
   #attributable(method: string): Downstream | undefined {
-    if (this.#policy.clientRequests !== "attribute") return undefined;
     const capability = CAPABILITY_OF[method];
     if (capability === undefined) return undefined;
+    const attribute = this.#policy.clientRequests === "attribute";
     let found: Downstream | undefined;
     for (const session of this.#host.sessions()) {
-      if (!this.#host.busy(session)) continue;
+      // A 2026-07-28 call running alone on the child (the interactive
+      // lane) owns the child's requests; it checks the capabilities its
+      // request declared itself.
+      const candidate = session.requestScoped
+        ? session.interactiveRunning === true
+        : attribute && this.#host.busy(session);
+      if (!candidate) continue;
       if (found !== undefined) return undefined;
       found = session;
     }
-    if (found === undefined) return undefined;
+    if (found === undefined || found.requestScoped) return found;
     return found.clientCapabilities[capability] === undefined
       ? undefined
       : found;

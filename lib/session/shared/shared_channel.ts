@@ -83,6 +83,8 @@ export class SharedChannel implements Channel, Downstream {
   clientCapabilities: Record<string, unknown> = {};
   readonly requestScoped: boolean;
   readonly logRank: number | undefined;
+  /** Set by a 2026-07-28 call while it runs alone (see `Downstream`). */
+  interactiveRunning = false;
   #mux: Multiplexer;
   #host: SharedHost;
   #options: ChannelOptions;

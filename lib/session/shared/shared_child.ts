@@ -18,7 +18,6 @@ import {
 import { memberRange } from "../../jsonrpc/json_scan.ts";
 import type {
   Availability,
-  Channel,
   ChannelOptions,
   ChannelTarget,
   ChildProvider,
@@ -175,7 +174,7 @@ export class SharedProvider implements ChildProvider, SharedHost {
     }
   }
 
-  open(options: ChannelOptions, target: ChannelTarget): Channel {
+  open(options: ChannelOptions, target: ChannelTarget): SharedChannel {
     if (this.#state === "idle") this.#spawn();
     return new SharedChannel(this.#mux, this, options, {
       maxInFlight: this.#options.maxSessionInFlight,
@@ -282,8 +281,10 @@ export class SharedProvider implements ChildProvider, SharedHost {
   #handshake(connection: ChildConnection): void {
     const policy = this.#options.policy;
     const capabilities: Record<string, unknown> = {};
-    if (policy.roots.length > 0) capabilities.roots = { listChanged: false };
-    if (policy.clientRequests === "attribute") {
+    if (policy.roots.length > 0 || policy.roundTrips) {
+      capabilities.roots = { listChanged: false };
+    }
+    if (policy.clientRequests === "attribute" || policy.roundTrips) {
       capabilities.sampling = {};
       capabilities.elicitation = {};
     }

@@ -146,10 +146,10 @@ export class Listeners {
       : [];
     const accepted = new Set<string>();
     let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
-    let channel: Channel | undefined;
+    const opened: { channel?: Channel } = {};
     let acknowledged = false;
     let closed = false;
-    let timer: ReturnType<typeof setInterval> | undefined;
+    const timers: { keepalive?: ReturnType<typeof setInterval> } = {};
     const write = (text: string) => {
       try {
         controller?.enqueue(encoder.encode(text));
@@ -160,7 +160,7 @@ export class Listeners {
     const close = (final = false) => {
       if (closed) return;
       closed = true;
-      clearInterval(timer);
+      clearInterval(timers.keepalive);
       this.#open.delete(shutdown);
       if (final) {
         write(
@@ -174,7 +174,7 @@ export class Listeners {
       } catch {
         // already closed
       }
-      void channel?.close("listen stream closed");
+      void opened.channel?.close("listen stream closed");
     };
     const shutdown = () => close(true);
     const subscribeIds = new Map<string, string>();
@@ -198,7 +198,7 @@ export class Listeners {
       },
       cancel: () => close(),
     });
-    channel = this.#child.open({
+    const channel = this.#child.open({
       session: `listen-${++this.#counter}`,
       transport: "streamable-http",
       logger: open.logger,
@@ -227,6 +227,7 @@ export class Listeners {
       unroutable: () => {},
       ended: () => close(true),
     });
+    opened.channel = channel;
     for (const uri of wanted) {
       const id = `"listen-${this.#counter}-${subscribeIds.size}"`;
       subscribeIds.set(id, uri);
@@ -244,7 +245,10 @@ export class Listeners {
       if (refused.length > 0) subscribeIds.delete(id);
     }
     queueMicrotask(acknowledge);
-    timer = setInterval(() => write(": keepalive\n\n"), KEEPALIVE_MS);
+    timers.keepalive = setInterval(
+      () => write(": keepalive\n\n"),
+      KEEPALIVE_MS,
+    );
     this.#open.add(shutdown);
     signal.addEventListener("abort", () => close(), { once: true });
     return new Response(body, {

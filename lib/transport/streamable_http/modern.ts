@@ -18,13 +18,20 @@ import {
 } from "../../jsonrpc/message.ts";
 import type { Logger } from "../../observe/log.ts";
 import type { Metrics } from "../../observe/metrics.ts";
-import type { Channel } from "../../session/channel.ts";
 import type { SharedProvider } from "../../session/shared/shared_child.ts";
 import { levelRank } from "../../session/shared/levels.ts";
 import { META, MODERN_VERSIONS } from "./era.ts";
 import { headerMismatch } from "./mcp_headers.ts";
 import { listenError, Listeners, parseFilter } from "./listen.ts";
-import { mapError, stampResult } from "./stamp.ts";
+import {
+  type CallHost,
+  ModernCall,
+  PARKED_TTL_MS,
+  reply,
+  type Round,
+} from "./modern_call.ts";
+import { INTERACTIVE, paramsDigest, TokenCodec } from "./mrtr.ts";
+import { Lane } from "./lane.ts";
 import { type HeaderParam, headerParams, paramMismatch } from "./mcp_params.ts";
 
 /** Error codes of the 2026-07-28 revision. */
@@ -57,13 +64,8 @@ export interface ModernOptions {
   metrics?: Metrics | undefined;
 }
 
-const SSE_HEADERS = {
-  "content-type": "text/event-stream",
-  "cache-control": "no-cache",
-  "x-accel-buffering": "no",
-};
-
-const encoder = new TextEncoder();
+/** How long an interactive call waits for the one running before it. */
+const LANE_WAIT_MS = 30_000;
 
 /** Serves the modern requests of `/mcp`. */
 export class ModernEndpoint {
@@ -71,6 +73,9 @@ export class ModernEndpoint {
   #counter = 0;
   #listeners: Listeners;
   #tools: { version: number; params: Map<string, HeaderParam[]> } | undefined;
+  #lane = new Lane();
+  #codec = new TokenCodec();
+  #parked = new Map<string, ModernCall>();
 
   /** @param options The shared child, logger and metrics. */
   constructor(options: ModernOptions) {
@@ -78,9 +83,10 @@ export class ModernEndpoint {
     this.#listeners = new Listeners(options.child);
   }
 
-  /** Ends every listen stream with its graceful result (shutdown). */
+  /** Ends every listen stream with its graceful result, and parked calls. */
   closeAll(): void {
     this.#listeners.closeAll();
+    for (const call of [...this.#parked.values()]) call.expire();
   }
 
   /**
@@ -300,8 +306,8 @@ export class ModernEndpoint {
     );
   }
 
-  /** One request through the shared child. */
-  #forward(
+  /** One request through the shared child, and its later rounds. */
+  async #forward(
     request: Request,
     message: CheckedMessage,
     text: string,
@@ -310,91 +316,103 @@ export class ModernEndpoint {
     const key = message.key!;
     const method = message.method!;
     const params = (message.params ?? {}) as Record<string, unknown>;
-    const uri = typeof params.uri === "string" ? params.uri : undefined;
+    const interactive = INTERACTIVE.has(method);
+    const responses = params.inputResponses;
+    const state = params.requestState;
+    if (
+      responses !== undefined &&
+      (!isObject(responses) ||
+        Object.values(responses as object).some((v) => !isObject(v)))
+    ) {
+      return invalid(key, "inputResponses must be an object of objects");
+    }
+    if (state !== undefined && typeof state !== "string") {
+      return invalid(key, "requestState must be a string");
+    }
+    const round: Round = {
+      request,
+      key,
+      capabilities: meta[META.clientCapabilities] as Record<string, unknown>,
+      inputResponses: responses as Record<string, unknown> | undefined,
+    };
+    const digest = await paramsDigest(params);
+    if (typeof state === "string") {
+      const claims = await this.#codec.open(state);
+      const call = claims === undefined
+        ? undefined
+        : this.#parked.get(claims.call);
+      if (
+        call === undefined || claims!.round !== call.round ||
+        claims!.method !== method || claims!.digest !== digest
+      ) {
+        return invalid(
+          key,
+          "requestState is not valid (tampered, used, expired or for another request)",
+        );
+      }
+      const wrong = round.inputResponses === undefined
+        ? undefined
+        : call.invalidAnswers(round.inputResponses);
+      if (wrong !== undefined) return invalid(key, wrong);
+      this.#parked.delete(call.id);
+      if (!await this.#lane.acquire(LANE_WAIT_MS)) return busy(key);
+      return call.resume(round);
+    }
+    if (interactive && !await this.#lane.acquire(LANE_WAIT_MS)) {
+      return busy(key);
+    }
     const level = meta[META.logLevel];
-    const streams = acceptsSse(request.headers.get("accept"));
-    const serverInfo = this.#serverInfo();
-    const answer = Promise.withResolvers<Response>();
-    let sse: ReadableStreamDefaultController<Uint8Array> | undefined;
-    let finished = false;
-    // Set just below; the callbacks that close it run later.
-    const opened: { channel?: Channel } = {};
-    const finish = () => {
-      finished = true;
-      void opened.channel?.close("answered");
+    const call = new ModernCall(
+      this.#callHost(interactive),
+      method,
+      digest,
+      interactive,
+      typeof params.uri === "string" ? params.uri : undefined,
+    );
+    return call.start(
+      (target) =>
+        this.#options.child.open({
+          session: `m-${++this.#counter}`,
+          transport: "streamable-http",
+          logger: this.#options.logger,
+          metrics: this.#options.metrics,
+          requestLogLevel: typeof level === "string" ? level : null,
+        }, target),
+      round,
+      message,
+      text,
+    );
+  }
+
+  /** What a call needs from the endpoint; the lane only for interactive ones. */
+  #callHost(interactive: boolean): CallHost {
+    let holds = interactive;
+    const release = () => {
+      if (!holds) return;
+      holds = false;
+      this.#lane.release();
     };
-    const event = (data: string) =>
-      sse?.enqueue(encoder.encode(`event: message\ndata: ${data}\n\n`));
-    const final = (out: string, status: number) => {
-      if (finished) return;
-      if (sse !== undefined) {
-        event(out);
-        try {
-          sse.close();
-        } catch {
-          // the client is gone
-        }
-      } else answer.resolve(reply(out, status));
-      finish();
-    };
-    const channel = this.#options.child.open({
-      session: `m-${++this.#counter}`,
-      transport: "streamable-http",
-      logger: this.#options.logger,
-      metrics: this.#options.metrics,
-      requestLogLevel: typeof level === "string" ? level : null,
-    }, {
-      deliver: (out, messages) => {
-        const first = messages[0]!;
-        if (first.kind === "response") {
-          if (first.errorCode === undefined) {
-            return final(stampResult(out, method, serverInfo), 200);
-          }
-          const mapped = mapError(out, key, first.errorCode, uri);
-          return final(mapped.text, mapped.status);
-        }
-        // Progress or a log message of this request.
-        if (!streams || finished) return;
-        if (sse === undefined) {
-          const body = new ReadableStream<Uint8Array>({
-            start: (controller) => {
-              sse = controller;
-            },
-            cancel: () => {
-              if (!finished) finish();
-            },
-          });
-          answer.resolve(new Response(body, { headers: SSE_HEADERS }));
-        }
-        event(out);
+    return {
+      serverInfo: () => this.#serverInfo(),
+      park: async (call) => {
+        this.#parked.set(call.id, call);
+        return await this.#codec.mint({
+          call: call.id,
+          method: call.method,
+          digest: call.digest,
+          round: call.round,
+          expires: Date.now() + PARKED_TTL_MS,
+        });
       },
-      unroutable: (size) =>
-        final(
-          errorResponse(
-            key,
-            ModernError.InternalError,
-            `Cannot deliver response: it is ${size} bytes, over the limit`,
-          ),
-          200,
-        ),
-      ended: (end) =>
-        final(
-          errorResponse(key, ModernError.InternalError, end.reason, end.data),
-          200,
-        ),
-    });
-    opened.channel = channel;
-    const { refused } = channel.forward(text, [message]);
-    if (refused.length > 0) final(refused[0]!.error, 200);
-    // Closing the request is its cancellation: the child is told.
-    request.signal.addEventListener("abort", () => {
-      if (finished) return;
-      finish();
-      answer.resolve(
-        reply(errorResponse(key, ModernError.InternalError, "Cancelled"), 200),
-      );
-    }, { once: true });
-    return answer.promise;
+      ended: (call) => {
+        this.#parked.delete(call.id);
+        release();
+      },
+      releaseLane: release,
+      takeLane: () => {
+        holds = true;
+      },
+    };
   }
 
   #serverInfo(): string {
@@ -428,17 +446,25 @@ function isObject(value: unknown): boolean {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function acceptsSse(accept: string | null): boolean {
-  return accept !== null && /\btext\/event-stream\b|\*\/\*/.test(accept);
+/** An in-band -32602 for a malformed retry. */
+function invalid(key: string, why: string): Response {
+  return reply(
+    errorResponse(key, ErrorCode.InvalidParams, `Invalid params: ${why}`),
+    200,
+  );
 }
 
-function reply(
-  text: string,
-  status: number,
-  headers: Record<string, string> = {},
-): Response {
-  return new Response(text, {
-    status,
-    headers: { "content-type": "application/json", ...headers },
-  });
+/** Another interactive call kept the child too long. */
+function busy(key: string): Response {
+  return reply(
+    errorResponse(
+      key,
+      ModernError.InternalError,
+      `Cannot run the call: another interactive call kept the MCP server busy for ${
+        LANE_WAIT_MS / 1000
+      } s`,
+    ),
+    503,
+    { "retry-after": "1" },
+  );
 }
