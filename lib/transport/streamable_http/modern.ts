@@ -19,9 +19,8 @@ import {
 import type { Logger } from "../../observe/log.ts";
 import type { Metrics } from "../../observe/metrics.ts";
 import type { SharedProvider } from "../../session/shared/shared_child.ts";
-import { levelRank } from "../../session/shared/levels.ts";
 import { META, MODERN_VERSIONS } from "./era.ts";
-import { headerMismatch } from "./mcp_headers.ts";
+import { ladderRefusal, ModernError } from "./ladder.ts";
 import { listenError, Listeners, parseFilter } from "./listen.ts";
 import {
   type CallHost,
@@ -33,14 +32,6 @@ import {
 import { INTERACTIVE, paramsDigest, TokenCodec } from "./mrtr.ts";
 import { Lane } from "./lane.ts";
 import { type HeaderParam, headerParams, paramMismatch } from "./mcp_params.ts";
-
-/** Error codes of the 2026-07-28 revision. */
-export const ModernError = {
-  HeaderMismatch: -32020,
-  MissingRequiredClientCapability: -32021,
-  UnsupportedProtocolVersion: -32022,
-  InternalError: -32603,
-} as const;
 
 /** The capability of the child each forwarded method needs. */
 const METHODS: Record<string, string> = {
@@ -106,7 +97,7 @@ export class ModernEndpoint {
   ): Promise<Response> {
     if (message.kind !== "request") return new Response(null, { status: 202 });
     const key = message.key!;
-    const refusal = this.#ladder(request, message, meta);
+    const refusal = ladderRefusal(request, message, meta);
     if (refusal !== undefined) return refusal;
     const method = message.method!;
     const child = this.#options.child;
@@ -203,76 +194,6 @@ export class ModernEndpoint {
     }
     this.#tools = { version, params };
     return params;
-  }
-
-  /** The checks before a method is looked at, in the revision's order. */
-  #ladder(
-    request: Request,
-    message: CheckedMessage,
-    meta: Record<string, unknown>,
-  ): Response | undefined {
-    const key = message.key!;
-    const version = meta[META.protocolVersion];
-    const capabilities = meta[META.clientCapabilities];
-    const info = meta[META.clientInfo];
-    const level = meta[META.logLevel];
-    let invalid: string | undefined;
-    if (typeof version !== "string") {
-      invalid = `_meta["${META.protocolVersion}"] must be a string`;
-    } else if (!isObject(capabilities)) {
-      invalid = `_meta["${META.clientCapabilities}"] is required (an object)`;
-    } else if (info !== undefined && !isObject(info)) {
-      invalid = `_meta["${META.clientInfo}"] must be an object`;
-    } else if (level !== undefined && levelRank(level) < 0) {
-      invalid = `_meta["${META.logLevel}"] must be a log level`;
-    }
-    if (invalid !== undefined) {
-      return reply(
-        errorResponse(
-          key,
-          ErrorCode.InvalidParams,
-          `Invalid params: ${invalid}`,
-        ),
-        400,
-      );
-    }
-    const header = request.headers.get("mcp-protocol-version")?.trim();
-    if (header !== version) {
-      return reply(
-        errorResponse(
-          key,
-          ModernError.HeaderMismatch,
-          header === undefined
-            ? "The MCP-Protocol-Version header is required"
-            : `MCP-Protocol-Version header (${header}) does not match _meta protocolVersion (${version})`,
-        ),
-        400,
-      );
-    }
-    if (!MODERN_VERSIONS.includes(version as string)) {
-      return reply(
-        errorResponse(
-          key,
-          ModernError.UnsupportedProtocolVersion,
-          "Unsupported protocol version",
-          { supported: MODERN_VERSIONS, requested: version },
-        ),
-        400,
-      );
-    }
-    const params = (message.params ?? {}) as Record<string, unknown>;
-    const mismatch = headerMismatch(request.headers, message.method!, params);
-    if (mismatch !== undefined) {
-      return reply(
-        errorResponse(
-          key,
-          ModernError.HeaderMismatch,
-          `Header mismatch: ${mismatch}`,
-        ),
-        400,
-      );
-    }
-    return undefined;
   }
 
   async #discover(key: string): Promise<Response> {
@@ -468,3 +389,5 @@ function busy(key: string): Response {
     { "retry-after": "1" },
   );
 }
+
+export { ModernError } from "./ladder.ts";
