@@ -13,7 +13,7 @@ import type { CheckedMessage } from "../../jsonrpc/message.ts";
 import { levelRank } from "../../session/shared/levels.ts";
 import { META, MODERN_VERSIONS } from "./era.ts";
 import { headerMismatch } from "./mcp_headers.ts";
-import { reply } from "./modern_call.ts";
+import { reply } from "./answer.ts";
 
 /** Error codes of the 2026-07-28 revision. */
 export const ModernError = {

@@ -21,12 +21,12 @@ import type { Metrics } from "../../observe/metrics.ts";
 import type { SharedProvider } from "../../session/shared/shared_child.ts";
 import { META, MODERN_VERSIONS } from "./era.ts";
 import { ladderRefusal, ModernError } from "./ladder.ts";
+import { reply } from "./answer.ts";
 import { listenError, Listeners, parseFilter } from "./listen.ts";
 import {
   type CallHost,
   ModernCall,
   PARKED_TTL_MS,
-  reply,
   type Round,
 } from "./modern_call.ts";
 import { INTERACTIVE, paramsDigest, TokenCodec } from "./mrtr.ts";

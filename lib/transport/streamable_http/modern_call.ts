@@ -27,6 +27,7 @@ import {
   requiredCapabilities,
 } from "./mrtr.ts";
 import { mapError, stampResult } from "./stamp.ts";
+import { Answer } from "./answer.ts";
 
 /** One HTTP exchange of a call: a request and the answer it waits for. */
 export interface Round {
@@ -69,18 +70,9 @@ const WINDOW_MS = 250;
 /** How long a parked call waits for its retry. */
 export const PARKED_TTL_MS = 5 * 60_000;
 
-const SSE_HEADERS = {
-  "content-type": "text/event-stream",
-  "cache-control": "no-cache",
-  "x-accel-buffering": "no",
-};
-
-const encoder = new TextEncoder();
-
 interface Active {
   round: Round;
-  answer: PromiseWithResolvers<Response>;
-  sse?: ReadableStreamDefaultController<Uint8Array>;
+  answer: Answer;
   done: boolean;
 }
 
@@ -225,7 +217,7 @@ export class ModernCall {
     this.round++;
     const active: Active = {
       round,
-      answer: Promise.withResolvers<Response>(),
+      answer: new Answer(round.request.headers.get("accept")),
       done: false,
     };
     this.#active = active;
@@ -233,11 +225,9 @@ export class ModernCall {
     round.request.signal.addEventListener("abort", () => {
       if (this.#active !== active || active.done) return;
       this.#cancel("the client closed the request");
-      active.answer.resolve(
-        reply(errorResponse(round.key, -32603, "Cancelled"), 200),
-      );
+      active.answer.finish(errorResponse(round.key, -32603, "Cancelled"), 200);
     }, { once: true });
-    return active.answer.promise;
+    return active.answer.response;
   }
 
   #deliver(text: string, messages: CheckedMessage[]): void {
@@ -283,16 +273,7 @@ export class ModernCall {
     // Progress or a log message of this call.
     const active = this.#active;
     if (active === undefined || active.done) return;
-    if (!acceptsSse(active.round.request.headers.get("accept"))) return;
-    if (active.sse === undefined) {
-      const body = new ReadableStream<Uint8Array>({
-        start: (controller) => {
-          active.sse = controller;
-        },
-      });
-      active.answer.resolve(new Response(body, { headers: SSE_HEADERS }));
-    }
-    event(active, out);
+    active.answer.notify(out);
   }
 
   /** The collection window ended: ask the client, or answer from what it sent. */
@@ -364,8 +345,7 @@ export class ModernCall {
     const withInfo = `${
       result.slice(0, -1)
     },"_meta":{"io.modelcontextprotocol/serverInfo":${this.#host.serverInfo()}}}`;
-    send(
-      active,
+    active.answer.finish(
       `{"jsonrpc":"2.0","id":${active.round.key},"result":${withInfo}}`,
       200,
     );
@@ -381,7 +361,7 @@ export class ModernCall {
       return;
     }
     active.done = true;
-    send(active, text, status);
+    active.answer.finish(text, status);
     this.#end();
   }
 
@@ -428,48 +408,4 @@ export class ModernCall {
       method: undefined,
     }]);
   }
-}
-
-function event(active: Active, data: string): void {
-  try {
-    active.sse?.enqueue(encoder.encode(`event: message\ndata: ${data}\n\n`));
-  } catch {
-    // the client is gone
-  }
-}
-
-function send(active: Active, text: string, status: number): void {
-  if (active.sse === undefined) {
-    active.answer.resolve(reply(text, status));
-    return;
-  }
-  event(active, text);
-  try {
-    active.sse.close();
-  } catch {
-    // the client is gone
-  }
-}
-
-function acceptsSse(accept: string | null): boolean {
-  return accept !== null && /\btext\/event-stream\b|\*\/\*/.test(accept);
-}
-
-/**
- * A JSON answer.
- *
- * @param text The body.
- * @param status The HTTP status.
- * @param headers More headers.
- * @returns The response.
- */
-export function reply(
-  text: string,
-  status: number,
-  headers: Record<string, string> = {},
-): Response {
-  return new Response(text, {
-    status,
-    headers: { "content-type": "application/json", ...headers },
-  });
 }
