@@ -1409,3 +1409,29 @@ Deno.test("shared 12: a task belongs to the session that created it: unknown to 
   );
   assert.equal(asked.length, 1, JSON.stringify(asked));
 });
+
+Deno.test("shared 8: with --shared-serialize-calls, a call whose session ended frees the slot for the next one", async () => {
+  await using scratch = await Scratch.create();
+  await using runner = await startShared(scratch, ["--shared-serialize-calls"]);
+  const pid = onlyPid(scratch);
+  {
+    await using a = await WsClient.connect(runner, "A");
+    await a.init();
+    await a.send(callText("1", "slow", { ms: 5000, text: "late" }));
+    assert.ok(
+      await waitFor(
+        () => scratch.recordedCalls(pid, "slow").length === 1,
+        5000,
+      ),
+      "A's call reached the child",
+    );
+  }
+  await using b = await WsClient.connect(runner, "B");
+  await b.init();
+  const started = Date.now();
+  const answer = await b.callTool(2, "echo", { text: "next" }, {
+    timeoutMs: 4000,
+  });
+  assert.equal(resultText(answer), "next");
+  assert.ok(Date.now() - started < 4000, "not held behind A's abandoned call");
+});

@@ -212,7 +212,12 @@ export class Multiplexer {
     }
     this.#pending.set(id, entry);
     session.upstream.add(id);
-    if (this.#policy.serializeCalls && SERIAL_METHODS.has(entry.method)) {
+    // 2026-07-28 calls are serialized by their own interactive lane, and a
+    // parked one must not hold the slot.
+    if (
+      this.#policy.serializeCalls && SERIAL_METHODS.has(entry.method) &&
+      !session.requestScoped
+    ) {
       entry.serial = true;
       if (this.#serialBusy) {
         entry.queued = true;
@@ -282,10 +287,18 @@ export class Multiplexer {
       const entry = this.#pending.get(id);
       if (entry === undefined) continue;
       entry.orphaned = true;
+      // A call still waiting for the serial slot never reached the child.
+      if (entry.queued) continue;
       this.notify("notifications/cancelled", {
         requestId: Number(id),
         reason: "client disconnected",
       });
+      if (entry.serial) {
+        // A child that honours the cancellation never answers: the slot
+        // is free now (its late answer, if any, is dropped).
+        entry.serial = false;
+        this.#nextSerial();
+      }
     }
     session.upstream.clear();
     for (const [token, route] of this.#progress) {

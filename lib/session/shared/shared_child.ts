@@ -284,7 +284,12 @@ export class SharedProvider implements ChildProvider, SharedHost {
     if (policy.roots.length > 0 || policy.roundTrips) {
       capabilities.roots = { listChanged: false };
     }
-    if (policy.clientRequests === "attribute" || policy.roundTrips) {
+    if (policy.roundTrips) {
+      // Everything a 2026-07-28 request may declare; each request's own
+      // declaration is checked when the child asks.
+      capabilities.sampling = { tools: {}, context: {} };
+      capabilities.elicitation = { form: {}, url: {} };
+    } else if (policy.clientRequests === "attribute") {
       capabilities.sampling = {};
       capabilities.elicitation = {};
     }
