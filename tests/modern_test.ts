@@ -745,3 +745,66 @@ Deno.test("modern MRTR: an undeclared capability is 400 -32021; an answer sent u
   );
   assert.equal(answers.length, 2);
 });
+
+Deno.test("modern: a child that speaks 2026-07-28 itself is detected and passed through: its own discover, its own InputRequiredResult and requestState", async () => {
+  await using scratch = await Scratch.create();
+  await using runner = await startRunner([
+    "--shutdown-grace-ms",
+    "1000",
+    "--",
+    ...SHARED_FIXTURE,
+    ...scratch.fixtureFlags(),
+    "--modern",
+  ]);
+  await call(runner, { id: 1, method: "tools/list" });
+  assert.ok(
+    await waitFor(
+      () => /speaks MCP 2026-07-28 itself/.test(runner.stderr()),
+      5000,
+    ),
+    "the runner detected the modern child",
+  );
+  const discover = await call(runner, { id: 2, method: "server/discover" });
+  assert.equal(
+    (((discover.json.result as Json)._meta as Json)[
+      "io.modelcontextprotocol/serverInfo"
+    ] as Json).name,
+    "shared-fixture-modern",
+    discover.raw,
+  );
+  const caps = {
+    "io.modelcontextprotocol/clientCapabilities": { elicitation: {} },
+  };
+  const first = await call(runner, {
+    id: 3,
+    method: "tools/call",
+    params: { name: "native_ask", arguments: {} },
+    meta: caps,
+  });
+  const asked = first.json.result as Json;
+  assert.equal(asked.resultType, "input_required", first.raw);
+  assert.equal(asked.requestState, "child-state-1", "the child's own state");
+  const done = await call(runner, {
+    id: 4,
+    method: "tools/call",
+    params: {
+      name: "native_ask",
+      arguments: {},
+      requestState: "child-state-1",
+      inputResponses: { q: { action: "accept", content: {} } },
+    },
+    meta: caps,
+  });
+  assert.equal(done.json.id, 4);
+  assert.match(
+    String(((done.json.result as Json).content as Json[])[0]!.text),
+    /^native /,
+    done.raw,
+  );
+  // The child saw the runner's probe, then the client's discover.
+  assert.equal(
+    scratch.recorded(scratch.starts()[0]!, "server/discover").length,
+    2,
+    "the runner's probe and the forwarded discover",
+  );
+});

@@ -83,6 +83,7 @@ export class SharedProvider implements ChildProvider, SharedHost {
   #nextAttemptAt = 0;
   #lastExit = "";
   #generation = 0;
+  #speaksModern = false;
   /** Restarts so far (for metrics). */
   restarts = 0;
 
@@ -149,6 +150,43 @@ export class SharedProvider implements ChildProvider, SharedHost {
       resolve(text);
     });
     return promise;
+  }
+
+  /**
+   * Whether the child itself speaks MCP 2026-07-28: it answered the
+   * runner's `server/discover` with that version. Its modern requests are
+   * then passed through rather than translated.
+   */
+  get speaksModern(): boolean {
+    return this.#speaksModern;
+  }
+
+  /** Asks a newly ready child whether it serves 2026-07-28 itself. */
+  #probeModern(): void {
+    this.#speaksModern = false;
+    const generation = this.#generation;
+    this.#mux.internal("server/discover", {
+      _meta: {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+      },
+    }, (text, message) => {
+      if (generation !== this.#generation || message.errorCode !== undefined) {
+        return;
+      }
+      try {
+        const versions = JSON.parse(text)?.result?.supportedVersions;
+        this.#speaksModern = Array.isArray(versions) &&
+          versions.includes("2026-07-28");
+      } catch {
+        // not a discover result: translated as a legacy child
+      }
+      if (this.#speaksModern) {
+        this.#options.logger.info(
+          "Shared MCP server speaks MCP 2026-07-28 itself: its modern requests are passed through",
+        );
+      }
+    });
   }
 
   /** The child's initialize result text, once it answered. */
@@ -329,6 +367,7 @@ export class SharedProvider implements ChildProvider, SharedHost {
     this.#summary = summary;
     this.#capabilities = caps;
     this.#mux.notify("notifications/initialized");
+    this.#probeModern();
     this.#state = "ready";
     this.#readyAt = Date.now();
     this.#ready.resolve();

@@ -109,7 +109,10 @@ export class ModernEndpoint {
         { "retry-after": String(available.retryAfterSeconds) },
       );
     }
-    if (method === "server/discover") return await this.#discover(key);
+    const native = child.speaksModern;
+    if (method === "server/discover" && !native) {
+      return await this.#discover(key);
+    }
     if (method === "subscriptions/listen") {
       const filter = parseFilter(
         (message.params ?? {}) as Record<string, unknown>,
@@ -119,8 +122,11 @@ export class ModernEndpoint {
       }
       return this.#listeners.listen(key, filter, request.signal, this.#options);
     }
-    const capability = METHODS[method];
-    if (capability === undefined || !(capability in child.capabilities)) {
+    const capability = method === "server/discover" ? "" : METHODS[method];
+    if (
+      capability === undefined ||
+      (capability !== "" && !(capability in child.capabilities))
+    ) {
       return reply(
         errorResponse(
           key,
@@ -257,7 +263,8 @@ export class ModernEndpoint {
       inputResponses: responses as Record<string, unknown> | undefined,
     };
     const digest = await paramsDigest(params);
-    if (typeof state === "string") {
+    // A child that speaks 2026-07-28 keeps its own requestState.
+    if (typeof state === "string" && !this.#options.child.speaksModern) {
       const claims = await this.#codec.open(state);
       const call = claims === undefined
         ? undefined
