@@ -154,7 +154,12 @@ export class PoolProvider implements ChildProvider {
         );
         this.#retire(connection);
         this.#backoff();
-      });
+      }).catch((error) =>
+        this.#options.logger.error("{label}: cannot replace it: {error}", {
+          label,
+          error: String(error),
+        })
+      );
     }
     if (this.#idle.length >= this.#options.size) this.#attempt = 0;
     this.#armRecycle();

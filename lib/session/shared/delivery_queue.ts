@@ -33,10 +33,12 @@ export class DeliveryQueue {
   constructor(target: QueueTarget, maxBytes: number, ready: Promise<void>) {
     this.#target = target;
     this.#maxBytes = maxBytes;
+    // Delivery starts once the transport can take messages; a transport
+    // that throws while delivering gets nothing more.
     void ready.then(() => {
       this.#busy = false;
       this.#drain();
-    });
+    }).catch(() => this.close());
   }
 
   /** Bytes waiting. */
@@ -78,7 +80,7 @@ export class DeliveryQueue {
       this.#busy = false;
       this.#drain();
     };
-    wait.then(resume, resume);
+    wait.then(resume, resume).catch(() => this.close());
   }
 
   #drain(): void {

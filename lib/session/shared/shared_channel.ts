@@ -13,13 +13,14 @@ import {
   ErrorCode,
   errorResponse,
 } from "../../jsonrpc/message.ts";
-import type {
-  Channel,
-  ChannelEnd,
-  ChannelOptions,
-  ChannelTarget,
-  ForwardResult,
-  Refusal,
+import {
+  ACCEPTED,
+  type Channel,
+  type ChannelEnd,
+  type ChannelOptions,
+  type ChannelTarget,
+  type ForwardResult,
+  type Refusal,
 } from "../channel.ts";
 import { summarize } from "../direct_channel.ts";
 import { RequestLog } from "../request_log.ts";
@@ -92,6 +93,9 @@ export class SharedChannel implements Channel, Downstream {
   #target: ChannelTarget;
   #log: RequestLog;
   #entries = new Map<string, Entry>();
+  /** The upstream id of one of the session's requests (for cancellations). */
+  #upstreamOf = (key: string): string | undefined =>
+    this.#entries.get(key)?.upstream;
   #initialized = false;
   #closing = false;
   #queue: DeliveryQueue;
@@ -159,50 +163,47 @@ export class SharedChannel implements Channel, Downstream {
   }
 
   forward(text: string, messages: CheckedMessage[]): ForwardResult {
-    const refused: Refusal[] = [];
+    // A single message (the common case) allocates nothing extra.
+    let refused: Refusal[] | undefined;
     const batch: Batch | undefined = messages.length > 1
       ? { remaining: 0, texts: [], messages: [] }
       : undefined;
-    const seen = new Set<string>();
+    const seen = batch === undefined ? undefined : new Set<string>();
     for (const message of messages) {
       const entryText = messages.length === 1 ? text : message.text!;
       if (message.kind === "request") {
         const error = this.#request(message, entryText, seen, batch);
         if (error !== undefined) {
           this.#log.request(message.method!, message.name, 0, "refused");
-          refused.push({ request: message, error });
+          (refused ??= []).push({ request: message, error });
         }
       } else if (message.kind === "notification") {
         this.#log.in++;
-        this.#mux.notification(
-          message,
-          entryText,
-          (key) => this.#entries.get(key)?.upstream,
-        );
+        this.#mux.notification(message, entryText, this.#upstreamOf);
       } else {
         this.#log.in++;
         this.#mux.response(message, entryText);
       }
     }
-    return summarize(refused);
+    return refused === undefined ? ACCEPTED : summarize(refused);
   }
 
   #request(
     message: CheckedMessage,
     text: string,
-    seen: Set<string>,
+    seen: Set<string> | undefined,
     batch: Batch | undefined,
   ): string | undefined {
     const key = message.key!;
     const method = message.method!;
-    if (this.#entries.has(key) || seen.has(key)) {
+    if (this.#entries.has(key) || seen?.has(key)) {
       return errorResponse(
         key,
         ErrorCode.InvalidRequest,
         `Invalid Request: id ${key} is already in flight`,
       );
     }
-    seen.add(key);
+    seen?.add(key);
     const busy = this.#busyError(key, method);
     if (busy !== undefined) return busy;
     const entry: Entry = { method, name: message.name, at: performance.now() };
@@ -300,8 +301,17 @@ export class SharedChannel implements Channel, Downstream {
         errorResponse(key, ErrorCode.ServerError, outcome.error),
         ErrorCode.ServerError,
       );
-    });
+    }).catch((error) => this.#failed("answer initialize", error));
     return undefined;
+  }
+
+  /** A callback that threw: logged, never an unhandled rejection. */
+  #failed(what: string, error: unknown): void {
+    this.#options.logger.error("{session}: cannot {what}: {error}", {
+      session: this.label,
+      what,
+      error: String(error),
+    });
   }
 
   /** First subscriber: forwarded, recorded on success; later ones: local. */
@@ -324,7 +334,7 @@ export class SharedChannel implements Channel, Downstream {
       void lock.then(() => {
         if (this.#entries.get(key) !== entry || this.#closing) return;
         this.#subscribe(key, message, text, uri);
-      });
+      }).catch((error) => this.#failed("subscribe", error));
       return;
     }
     const done = Promise.withResolvers<void>();

@@ -350,7 +350,8 @@ export class SharedProvider implements ChildProvider, SharedHost {
       }
       this.#ready_(connection, text.slice(...range));
     });
-    void connection.pumped.then(() => clearTimeout(timer));
+    // Settles either way: the handshake's timer never outlives the child.
+    void connection.pumped.finally(() => clearTimeout(timer)).catch(() => {});
   }
 
   #ready_(connection: ChildConnection, result: string): void {
@@ -410,8 +411,9 @@ export class SharedProvider implements ChildProvider, SharedHost {
       why: why.slice(0, 500),
     });
     this.#connection = undefined;
-    void connection.stop().then((result: StopResult) =>
-      this.#exited(`${why.slice(0, 200)}`, result.status)
+    void connection.stop().then(
+      (result: StopResult) => this.#exited(why.slice(0, 200), result.status),
+      () => this.#exited(why.slice(0, 200), undefined),
     );
   }
 

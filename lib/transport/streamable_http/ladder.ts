@@ -87,19 +87,33 @@ export function ladderRefusal(
   }
   const params = (message.params ?? {}) as Record<string, unknown>;
   const mismatch = headerMismatch(request.headers, message.method!, params);
-  if (mismatch !== undefined) {
-    return reply(
-      errorResponse(
-        key,
-        ModernError.HeaderMismatch,
-        `Header mismatch: ${mismatch}`,
-      ),
-      400,
-    );
-  }
-  return undefined;
+  return mismatch === undefined ? undefined : headerRefusal(key, mismatch);
 }
 
-function isObject(value: unknown): boolean {
+/**
+ * The 400 -32020 for headers that do not match the body.
+ *
+ * @param key The request's id, as written.
+ * @param mismatch What does not match.
+ * @returns The refusal.
+ */
+export function headerRefusal(key: string, mismatch: string): Response {
+  return reply(
+    errorResponse(
+      key,
+      ModernError.HeaderMismatch,
+      `Header mismatch: ${mismatch}`,
+    ),
+    400,
+  );
+}
+
+/**
+ * Whether a value is a JSON object (not null, not an array).
+ *
+ * @param value Any value.
+ * @returns Whether it is an object.
+ */
+export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -20,7 +20,12 @@ import type { Logger } from "../../observe/log.ts";
 import type { Metrics } from "../../observe/metrics.ts";
 import type { SharedProvider } from "../../session/shared/shared_child.ts";
 import { META, MODERN_VERSIONS } from "./era.ts";
-import { ladderRefusal, ModernError } from "./ladder.ts";
+import {
+  headerRefusal,
+  isObject,
+  ladderRefusal,
+  ModernError,
+} from "./ladder.ts";
 import { reply } from "./answer.ts";
 import { listenError, Listeners, parseFilter } from "./listen.ts";
 import {
@@ -146,16 +151,7 @@ export class ModernEndpoint {
       const mismatch = declared === undefined
         ? undefined
         : paramMismatch(request.headers, params.arguments, declared);
-      if (mismatch !== undefined) {
-        return reply(
-          errorResponse(
-            key,
-            ModernError.HeaderMismatch,
-            `Header mismatch: ${mismatch}`,
-          ),
-          400,
-        );
-      }
+      if (mismatch !== undefined) return headerRefusal(key, mismatch);
     }
     return await this.#forward(request, message, text, meta);
   }
@@ -369,10 +365,6 @@ const REMOVED = new Set([
   "resources/subscribe",
   "resources/unsubscribe",
 ]);
-
-function isObject(value: unknown): boolean {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 /** An in-band -32602 for a malformed retry. */
 function invalid(key: string, why: string): Response {
