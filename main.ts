@@ -13,25 +13,30 @@
 import denoConfig from "./deno.json" with { type: "json" };
 import { TokenAuth, tokensFor } from "./lib/security/auth.ts";
 import { ConfigError, helpText, parseConfig } from "./lib/config/config.ts";
-import { RunnerHandler } from "./lib/front/handler.ts";
+import { BODY_BUDGET_MESSAGES, RunnerHandler } from "./lib/front/handler.ts";
 import {
+  consoleLine,
   generatedTokenLines,
   listeningLine,
+  serverLines,
   urlHost,
 } from "./lib/front/banner.ts";
+import { BodyBudget } from "./lib/http/body_budget.ts";
+import { ServerRegistry } from "./lib/front/registry.ts";
+import { ConsoleRoutes } from "./lib/front/console.ts";
+import {
+  readServerFile,
+  type ServerDefinition,
+  type ServerFile,
+} from "./lib/config/server_file.ts";
+import type { Config } from "./lib/config/types.ts";
 import { healthcheckTarget, probeHealth } from "./lib/cli/healthcheck.ts";
 import { configureLogging, flushLogs, logger } from "./lib/observe/log.ts";
 import { Metrics } from "./lib/observe/metrics.ts";
 import { OrphanGuard } from "./lib/child/orphan_guard.ts";
 import { isLoopback } from "./lib/security/origin_guard.ts";
 import { SessionSet } from "./lib/session/session_set.ts";
-import { choiceOf, providerFor } from "./lib/session/providers.ts";
-import { SharedProvider } from "./lib/session/shared/shared_child.ts";
-import {
-  findInterpreterProblem,
-  findProgram,
-  type InterpreterProblem,
-} from "./lib/child/which.ts";
+import { findInterpreterProblem, findProgram } from "./lib/child/which.ts";
 
 /** The runner's version, from deno.json. */
 export const VERSION: string = denoConfig.version;
@@ -58,6 +63,63 @@ function readEnvFile(path: string): string | undefined {
       }`,
     );
   }
+}
+
+/** Reads a config file's servers (again, at a reload). */
+async function loadServerFile(
+  config: Config,
+  path: string,
+): Promise<ServerFile> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    throw new ConfigError(
+      error instanceof Deno.errors.NotFound
+        ? `Cannot start: --config names a file that does not exist, received "${path}"`
+        : `Cannot start: cannot read the config file "${path}": ${
+          (error as Error).message
+        }`,
+    );
+  }
+  const vars = config.vars;
+  return readServerFile(path, text, {
+    vars,
+    cleanEnv: config.cleanEnv,
+    passEnv: config.passEnv,
+    assignments: config.envAssignments,
+    readFile: (file) => {
+      try {
+        return Deno.readTextFileSync(file);
+      } catch {
+        return undefined;
+      }
+    },
+    userHome: vars.HOME ?? vars.USERPROFILE ?? "",
+    pathSeparator: Deno.build.os === "windows" ? "\\" : "/",
+  });
+}
+
+/** The one server of a command after `--` (or `PROGRAM`). */
+function commandServer(config: Config): ServerDefinition {
+  return {
+    name: "default",
+    state: "ok",
+    program: config.program,
+    args: config.args,
+    env: config.childEnv,
+    envKeys: [],
+    cwd: Deno.cwd(),
+    cwdGiven: false,
+    runner: {},
+    fingerprint: "",
+  };
+}
+
+/** An absolute path for one relative to the working directory. */
+function resolvePath(path: string): string {
+  if (path.startsWith("/") || /^[A-Za-z]:[\\/]/.test(path)) return path;
+  return `${Deno.cwd()}/${path}`.replace(/\/\.\//g, "/");
 }
 
 /** `mcp-server-runner healthcheck`: exit 0 when /healthz answers ok, else 1. */
@@ -110,34 +172,49 @@ export async function main(args: string[]): Promise<number> {
     );
   }
 
-  const cwd = Deno.cwd();
   const lookup = {
     path: config.childEnv.PATH ?? config.childEnv.Path,
     pathExt: config.childEnv.PATHEXT,
-    cwd,
+    cwd: Deno.cwd(),
   };
-  const resolve = () => findProgram(config.program, lookup);
-  // Where the program is, and what stops its #! interpreter from running.
-  const inspect = async (): Promise<{
-    path: string | undefined;
-    problem: InterpreterProblem | undefined;
-  }> => {
-    const path = await resolve();
-    const problem = path === undefined
-      ? undefined
-      : await findInterpreterProblem(path, lookup);
-    return { path, problem };
-  };
-  const resolved = await resolve();
-  if (resolved === undefined) {
-    const source = args.includes("--") || !Deno.env.get("PROGRAM")
-      ? "the command"
-      : "PROGRAM";
-    print(
-      "stderr",
-      `Cannot start: ${source} names a program that was not found on PATH or is not executable, received "${config.program}"`,
-    );
-    return 2;
+  let file: ServerFile | undefined;
+  const configPath = config.configFile === undefined
+    ? undefined
+    : resolvePath(config.configFile);
+  let resolved: string | undefined;
+  if (configPath !== undefined) {
+    try {
+      file = await loadServerFile(config, configPath);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      print(
+        "stderr",
+        error.message.replace(/^(?!Cannot start)/, "Cannot start: "),
+      );
+      return 2;
+    }
+    const wanted = config.defaultServer;
+    if (wanted !== undefined && !file.servers.some((s) => s.name === wanted)) {
+      print(
+        "stderr",
+        `Cannot start: --default-server names no server of ${configPath}, received "${wanted}"`,
+      );
+      return 2;
+    }
+    for (const warning of file.warnings) log.warning(warning);
+    for (const note of file.notes) log.debug(note);
+  } else {
+    resolved = await findProgram(config.program, lookup);
+    if (resolved === undefined) {
+      const source = args.includes("--") || !Deno.env.get("PROGRAM")
+        ? "the command"
+        : "PROGRAM";
+      print(
+        "stderr",
+        `Cannot start: ${source} names a program that was not found on PATH or is not executable, received "${config.program}"`,
+      );
+      return 2;
+    }
   }
 
   let tls: { cert: string; key: string } | undefined;
@@ -185,35 +262,53 @@ export async function main(args: string[]): Promise<number> {
     metrics,
     logger: logger(),
   });
-  const choice = choiceOf(config, {
-    spec: {
-      program: config.program,
-      args: config.args,
-      env: config.childEnv,
-      maxMessageBytes: config.maxMessageBytes,
-      maxInFlight: config.maxInFlight,
-      shutdownGraceMs: config.shutdownGraceMs,
-      guard,
-    },
-    logger: logger(),
+  const registry = new ServerRegistry({
+    named: file !== undefined,
+    configFile: configPath,
+    load: configPath === undefined
+      ? undefined
+      : () => loadServerFile(config, configPath),
+    defaultServer: config.defaultServer,
+    reloadGraceMs: config.reloadGraceSeconds * 1000,
     metrics,
-  }, VERSION);
-  const provider = stack.use(providerFor(choice));
-  // 2026-07-28 requests have no session: they go to the shared child, or,
-  // with a child per session, to one started for them at the first.
-  const modernChild = provider instanceof SharedProvider
-    ? provider
-    : stack.use(providerFor({
-      ...choice,
-      mode: "shared",
-      policy: { ...choice.policy, start: "lazy", roundTrips: true },
-    }) as SharedProvider);
+    auth: auth !== undefined,
+    tls: tls !== undefined,
+    console: config.console,
+    config,
+    guard,
+    sessions,
+    version: VERSION,
+    bodyBudget: new BodyBudget(BODY_BUDGET_MESSAGES * config.maxMessageBytes),
+    logger: logger(),
+  });
+  // Disposed after the sessions' shutdown below: stops every child.
+  stack.use(registry);
+  await registry.apply(file ?? { servers: [commandServer(config)] });
+  if (config.strictConfig) {
+    const failed = registry.mounts.filter((m) =>
+      !m.disabled && m.unavailable !== undefined
+    );
+    if (failed.length > 0) {
+      for (const mount of failed) {
+        print(
+          "stderr",
+          `Cannot start: server ${mount.name} ${mount.unavailable} (--strict-config)`,
+        );
+      }
+      return 2;
+    }
+  }
   const stop = new AbortController();
   const stopRequested = Promise.withResolvers<string>();
   const signals: Deno.Signal[] = Deno.build.os === "windows"
     ? ["SIGINT", "SIGBREAK"]
     : ["SIGINT", "SIGTERM", "SIGHUP"];
   const onSignal = (signal: Deno.Signal) => () => {
+    if (signal === "SIGHUP" && configPath !== undefined) {
+      // With a config file, SIGHUP re-reads it instead of stopping.
+      if (!stop.signal.aborted) void registry.reload();
+      return;
+    }
     if (!stop.signal.aborted) {
       stopRequested.resolve(signal);
       return;
@@ -222,8 +317,7 @@ export async function main(args: string[]): Promise<number> {
       signal,
     });
     sessions.killAll();
-    provider.killNow();
-    modernChild.killNow();
+    registry.killNow();
     flushLogs();
     Deno.exit(1);
   };
@@ -235,8 +329,7 @@ export async function main(args: string[]): Promise<number> {
 
   const handler = stack.use(
     new RunnerHandler({
-      provider,
-      modernChild,
+      servers: registry,
       maxMessageBytes: config.maxMessageBytes,
       shutdownGraceMs: config.shutdownGraceMs,
       sendTimeoutMs: config.sendTimeoutMs,
@@ -250,19 +343,15 @@ export async function main(args: string[]): Promise<number> {
       logger: logger(),
       auth,
       metrics,
-      notReady: async () => {
-        const { path, problem } = await inspect();
-        if (path === undefined) {
-          return "the MCP server's program cannot be found";
-        }
-        return problem === undefined
-          ? undefined
-          : `the MCP server cannot start: ${problem.message}`;
-      },
+      console: new ConsoleRoutes({
+        backend: registry,
+        enabled: config.console,
+      }),
     }),
   );
-  const startupProblem = await findInterpreterProblem(resolved, lookup);
-  provider.start();
+  const startupProblem = resolved === undefined
+    ? undefined
+    : await findInterpreterProblem(resolved, lookup);
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     server = Deno.serve(
@@ -274,13 +363,22 @@ export async function main(args: string[]): Promise<number> {
         // (no stack trace on Deno's default printer), answered with a 500.
         onError: handler.onError,
         onListen: ({ hostname, port }) => {
+          const first = registry.mounts[0];
           const banner = {
             hostname,
             port,
             tls: tls !== undefined,
             command: [config.program, ...config.args].join(" "),
-            mode: provider.mode,
+            mode: first?.provider?.mode ?? "per-session",
           };
+          const reach = hostname === "0.0.0.0" || hostname === "::"
+            ? "localhost"
+            : urlHost(hostname);
+          registry.setAddress(
+            hostname,
+            port,
+            `${tls === undefined ? "http" : "https"}://${reach}:${port}`,
+          );
           if (startupProblem !== undefined) {
             log.warning(
               "Every session will fail: the MCP server cannot start: {problem}; /readyz reports not ready",
@@ -288,8 +386,26 @@ export async function main(args: string[]): Promise<number> {
             );
           }
           // Where to connect is printed whatever the log level.
-          if (log.isEnabledFor("info")) log.info(listeningLine(banner));
-          else print("stderr", listeningLine(banner));
+          const where = configPath === undefined
+            ? listeningLine(banner)
+            : serverLines(
+              banner,
+              configPath,
+              registry.mounts.map((m) => ({
+                name: m.name,
+                mode: m.provider?.mode ?? "per-session",
+                unavailable: m.unavailable,
+                isDefault: m.name === registry.defaultName,
+              })),
+            );
+          if (log.isEnabledFor("info")) log.info(where);
+          else print("stderr", where);
+          if (config.console) {
+            print(
+              "stderr",
+              consoleLine(banner, generatedToken, auth !== undefined),
+            );
+          }
           if (generatedToken !== undefined) {
             // Printed once, never logged: the only place this token appears.
             print("stderr", generatedTokenLines(banner, generatedToken));
@@ -330,7 +446,7 @@ export async function main(args: string[]): Promise<number> {
       count: sessions.size,
     },
   );
-  const idleStopped = provider.stopIdle();
+  const idleStopped = registry.stopIdle();
   await sessions.shutdown();
   await idleStopped;
   // A shared child stops now, after its sessions; the orphan guard after it.

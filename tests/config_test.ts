@@ -132,6 +132,12 @@ Deno.test("parseConfig() keeps the runner's own settings out of the child's envi
     SHARED_RESTART_WAIT_MS: "0",
     SHARED_MAX_IN_FLIGHT: "1",
   });
+  // No config file: the command is PROGRAM; the servers settings valid.
+  delete env.CONFIG_FILE;
+  delete env.DEFAULT_SERVER;
+  env.RELOAD_GRACE_SECONDS = "5";
+  env.CONSOLE = "1";
+  env.STRICT_CONFIG = "0";
   env.LOG_LEVEL = "info";
   env.RUST_LOG = "debug";
   env.LOG_FORMAT = "json";

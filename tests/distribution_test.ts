@@ -498,7 +498,7 @@ Deno.test("Dockerfile: each image runs the compiled binary it copies, as a non-r
 Deno.test("docker-compose.yml: the node image with PROGRAM/ARGS/PORT/AUTH_TOKEN, init and the image's health check", () => {
   const [compose] = parseYamlDocuments(read("docker-compose.yml"));
   const services = get(compose, "services") as Record<string, Yaml>;
-  assert.deepEqual(Object.keys(services), ["mcp-server-runner"]);
+  assert.deepEqual(Object.keys(services), ["mcp-server-runner", "mcp-servers"]);
   const service = services["mcp-server-runner"]!;
   const target = get(service, "build", "target") as string;
   assert.equal(target, "node");
@@ -527,6 +527,34 @@ Deno.test("docker-compose.yml: the node image with PROGRAM/ARGS/PORT/AUTH_TOKEN,
 
   const imageCheck = /\bCMD\s+(\[.*\])$/.exec(one(stage, "HEALTHCHECK"))![1]!;
   assert.deepEqual(get(service, "healthcheck", "test"), [
+    "CMD",
+    ...JSON.parse(imageCheck),
+  ]);
+
+  // The "servers" profile: deploy/servers.json mounted where CONFIG_FILE
+  // points, its ${…} variables passed in, no PROGRAM.
+  const servers = services["mcp-servers"]!;
+  assert.deepEqual(get(servers, "profiles"), ["servers"]);
+  assert.equal(get(servers, "build", "target"), "node");
+  assert.equal(get(servers, "init"), "true");
+  const serversEnv = get(servers, "environment") as Record<string, string>;
+  assert.equal(serversEnv.PROGRAM, undefined);
+  assert.equal(serversEnv.AUTH_TOKEN, "${AUTH_TOKEN:?set AUTH_TOKEN}");
+  const volumes = get(servers, "volumes") as string[];
+  assert.ok(
+    volumes.includes(`./deploy/servers.json:${serversEnv.CONFIG_FILE}:ro`),
+    volumes.join(", "),
+  );
+  assert.ok(Deno.statSync(`${ROOT}/deploy/servers.json`).isFile);
+  const configText = read("deploy/servers.json");
+  for (const [name] of Object.entries(serversEnv)) {
+    // Each variable is the runner's, or one the file expands.
+    assert.ok(
+      RUNNER_VARIABLES.has(name) || configText.includes(`\${${name}`),
+      `${name} is read by the runner or by deploy/servers.json`,
+    );
+  }
+  assert.deepEqual(get(servers, "healthcheck", "test"), [
     "CMD",
     ...JSON.parse(imageCheck),
   ]);

@@ -84,8 +84,8 @@ Deno.test("imports in lib/ point one way: down the data path, never between tran
 });
 
 Deno.test("the import scan sees imports (it would catch an upward one)", () => {
-  const handler = join(ROOT, "lib/front/handler.ts");
+  const handler = join(ROOT, "lib/front/endpoints.ts");
   const targets = importsOf(handler).map((t) => folderOf(t));
   assert.ok(targets.includes("transport/websocket"), targets.join(", "));
-  assert.ok(targets.includes("security"), targets.join(", "));
+  assert.ok(targets.includes("session"), targets.join(", "));
 });

@@ -74,7 +74,12 @@ const EXAMPLES: Record<string, string> = {
   env: "NAME=value",
   sharedProtocolVersion: "2025-06-18",
   sharedRoots: "file:///srv/data",
+  configFile: "servers.json",
+  defaultServer: "github",
 };
+
+/** Settings that exclude a command; "config file settings" tests them. */
+const WITHOUT_COMMAND = new Set(["configFile", "defaultServer"]);
 
 /** A valid value for a setting that takes one. */
 function example(name: string, setting: Setting): string {
@@ -136,6 +141,7 @@ Deno.test("RUNNER_VARIABLES is every variable of the table, and none reaches the
   assert.deepEqual([...RUNNER_VARIABLES].sort(), [...fromTable].sort());
   for (const [name, setting] of ENTRIES) {
     if (setting.env === undefined || setting.kind === "command") continue;
+    if (WITHOUT_COMMAND.has(name)) continue;
     assert.ok(RUNNER_VARIABLES.has(setting.env), setting.env);
     const value = setting.kind === "bool" ? "yes" : example(name, setting);
     const env: Record<string, string> = { [setting.env]: value, KEPT: "1" };
@@ -157,6 +163,33 @@ Deno.test("RUNNER_VARIABLES is every variable of the table, and none reaches the
   assert.deepEqual(command.childEnv, {});
 });
 
+Deno.test("config file settings: --config takes the place of a command, --default-server needs it", () => {
+  for (
+    const [args, env] of [
+      [["--config", "servers.json", "--default-server", "github"], {}],
+      [[], { CONFIG_FILE: "servers.json", DEFAULT_SERVER: "github" }],
+    ] as [string[], Record<string, string>][]
+  ) {
+    const parsed = parse(args, { ...env, KEPT: "1" });
+    assert.equal(parsed.kind, "run");
+    const config = (parsed as Extract<typeof parsed, { kind: "run" }>).config;
+    assert.equal(config.configFile, "servers.json");
+    assert.equal(config.defaultServer, "github");
+    assert.equal(config.program, "");
+    assert.deepEqual(config.childEnv, { KEPT: "1" });
+  }
+  fails(
+    ["--config", "servers.json"],
+    {},
+    'Cannot start: --config and a command after "--" exclude each other, received "server"',
+  );
+  fails(
+    ["--default-server", "github"],
+    {},
+    'Cannot start: --default-server needs --config, received "github"',
+  );
+});
+
 Deno.test("no two settings share a flag or a variable", () => {
   const flags = ENTRIES.flatMap(([, s]) => s.flag ?? []);
   assert.equal(new Set(flags).size, flags.length, flags.join(" "));
@@ -166,7 +199,7 @@ Deno.test("no two settings share a flag or a variable", () => {
 
 Deno.test("every flag of the table parses", () => {
   for (const [name, setting] of ENTRIES) {
-    if (setting.flag === undefined) continue;
+    if (setting.flag === undefined || WITHOUT_COMMAND.has(name)) continue;
     const flag = `--${setting.flag}`;
     if (setting.kind === "action") {
       assert.equal(parse([flag]).kind, name);

@@ -110,6 +110,8 @@ export class ChildConnection {
       child = McpChild.spawn(spec.program, {
         args: spec.args,
         env: spec.env,
+        ...(spec.cwd === undefined ? {} : { cwd: spec.cwd }),
+        ...(spec.onStderr === undefined ? {} : { onStderr: spec.onStderr }),
         logger,
         session: options.label,
         guard: spec.guard,

@@ -12,6 +12,7 @@ import { concat } from "../util/bytes.ts";
 import { delay } from "../util/delay.ts";
 import { LineOverflow, LineStream } from "./line_stream.ts";
 import type { OrphanGuard } from "./orphan_guard.ts";
+import type { StderrSink } from "./spec.ts";
 
 /** Most stderr lines of one child logged per second; the rest are counted. */
 export const MAX_STDERR_LINES_PER_SECOND = 200;
@@ -46,6 +47,8 @@ export interface McpChildOptions {
    * @default {the runner's}
    */
   cwd?: string;
+  /** Sees every stderr line (also those the log's rate limit drops). */
+  onStderr?: StderrSink;
 }
 
 /** Outcome of {@linkcode McpChild.stop}. */
@@ -106,6 +109,7 @@ export class McpChild {
       options.logger,
       options.session ?? "",
       this.#stderrAbort.signal,
+      { pid: process.pid, onStderr: options.onStderr },
     );
   }
 
@@ -314,6 +318,7 @@ async function drainStderr(
   logger: Logger,
   session: string,
   signal: AbortSignal,
+  sink: { pid: number; onStderr?: StderrSink | undefined },
 ): Promise<void> {
   const decoder = new TextDecoder();
   // A flooding child must not flood the log: at most this many lines a
@@ -340,6 +345,14 @@ async function drainStderr(
         { signal },
       )
     ) {
+      if (sink.onStderr !== undefined) {
+        const overflow = line instanceof LineOverflow;
+        sink.onStderr(
+          decoder.decode(overflow ? line.head : line),
+          sink.pid,
+          overflow,
+        );
+      }
       const now = Date.now();
       if (now - windowStart >= 1000) {
         reportSuppressed();

@@ -7,6 +7,13 @@
 
 import type { OrphanGuard } from "./orphan_guard.ts";
 
+/** Receives a child's stderr lines as they arrive. */
+export type StderrSink = (
+  line: string,
+  pid: number,
+  truncated: boolean,
+) => void;
+
 /** The MCP server to start, and the bounds on its traffic. */
 export interface ChildSpec {
   /** The MCP server's executable. */
@@ -15,6 +22,17 @@ export interface ChildSpec {
   args: string[];
   /** Its complete environment. */
   env: Record<string, string>;
+  /**
+   * Its working directory.
+   *
+   * @default {the runner's}
+   */
+  cwd?: string | undefined;
+  /**
+   * Sees every stderr line of every child of this spec (also the ones the
+   * log's rate limit leaves out), for the console's log pane.
+   */
+  onStderr?: StderrSink | undefined;
   /** Largest message in either direction, in bytes. */
   maxMessageBytes: number;
   /** Most requests awaiting a response per session. */

@@ -49,10 +49,11 @@ export function parseConfig(
   const vars: Record<string, string> = { ...loaded.env, ...options.env };
   const read = readSettings(flags, vars);
   const { values, origins } = read;
-  const command = commandOf(positionals, vars);
+  const command = commandOf(positionals, vars, read);
   const authTokens = tokensOf(read, options.readEnvFile);
   checkExclusions(values, authTokens);
-  checkModes(read);
+  // With a config file, the mode flags are defaults for each server's mode.
+  if (values.configFile === undefined) checkModes(read);
   const childEnv = childEnvironment({
     vars,
     cleanEnv: values.cleanEnv,
@@ -69,6 +70,7 @@ export function parseConfig(
       authTokenOnCommandLine: flags["auth-token"] !== undefined,
       envFile: loaded.path,
       childEnv,
+      vars,
     },
   };
 }
@@ -84,6 +86,7 @@ function runSettings(
   | "authTokenOnCommandLine"
   | "envFile"
   | "childEnv"
+  | "vars"
 > {
   return {
     host: v.host,
@@ -114,6 +117,14 @@ function runSettings(
     sharedOnExit: v.sharedOnExit,
     sharedRestartWaitMs: v.sharedRestartWaitMs,
     sharedMaxInFlight: v.sharedMaxInFlight,
+    configFile: v.configFile,
+    strictConfig: v.strictConfig,
+    defaultServer: v.defaultServer,
+    reloadGraceSeconds: v.reloadGraceSeconds,
+    console: v.console,
+    cleanEnv: v.cleanEnv,
+    passEnv: v.passEnv,
+    envAssignments: v.env,
   };
 }
 
@@ -185,13 +196,38 @@ function loadEnvFile(
   return { path, env: read.env };
 }
 
-/** The MCP server's command: after `--`, else `PROGRAM` and `ARGS`. */
+/**
+ * The MCP server's command: after `--`, else `PROGRAM` and `ARGS`; none with
+ * `--config`, which excludes both.
+ */
 function commandOf(
   positionals: string[],
   vars: Record<string, string>,
+  read: ReadSettings,
 ): { program: string; args: string[] } {
   let program: string;
   let args: string[];
+  if (read.values.configFile !== undefined) {
+    const source = read.origins.configFile.source;
+    if (positionals.length > 0) {
+      throw new ConfigError(
+        `Cannot start: ${source} and a command after "--" exclude each other, received "${
+          positionals[0]!.slice(0, 60)
+        }"`,
+      );
+    }
+    if ((vars[SETTINGS.program.env] ?? "").trim() !== "") {
+      throw new ConfigError(
+        `Cannot start: ${source} and PROGRAM exclude each other (unset PROGRAM and ARGS)`,
+      );
+    }
+    return { program: "", args: [] };
+  }
+  if (read.values.defaultServer !== undefined) {
+    throw new ConfigError(
+      `Cannot start: ${read.origins.defaultServer.source} needs --config, received "${read.values.defaultServer}"`,
+    );
+  }
   if (positionals.length > 0) {
     [program, ...args] = positionals as [string, ...string[]];
   } else {

@@ -16,6 +16,7 @@ export const SECTIONS = [
   "Child environment",
   "Child processes",
   "Shared mode",
+  "Servers",
   "Other",
 ] as const;
 

@@ -3,8 +3,8 @@
  * range or choices, default, help line and README meaning. The command-line
  * parser, the reading of variables, validation, `--help`, the README table
  * and {@linkcode RUNNER_VARIABLES} are all made from it. Its entries are
- * kept in two files by concern: `settings_runner.ts` and
- * `settings_children.ts`.
+ * kept in two files by concern: `settings_runner.ts`,
+ * `settings_children.ts` and `settings_servers.ts`.
  *
  * @module
  */
@@ -12,6 +12,7 @@
 import { type Setting, variablesOf } from "./setting.ts";
 import { CHILD_SETTINGS } from "./settings_children.ts";
 import { RUNNER_SETTINGS } from "./settings_runner.ts";
+import { SERVER_SETTINGS } from "./settings_servers.ts";
 
 export { DEFAULT_ENV_FILE } from "./settings_runner.ts";
 
@@ -19,6 +20,7 @@ export { DEFAULT_ENV_FILE } from "./settings_runner.ts";
 export const SETTINGS = {
   ...RUNNER_SETTINGS,
   ...CHILD_SETTINGS,
+  ...SERVER_SETTINGS,
   help: {
     kind: "action",
     flag: "help",

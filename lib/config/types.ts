@@ -109,6 +109,27 @@ export interface Config {
   sharedRestartWaitMs: number;
   /** Shared mode: most requests of every session awaiting the child at once. */
   sharedMaxInFlight: number;
+  /** The config file of named servers, if any (then `program` is ""). */
+  configFile: string | undefined;
+  /** Whether a server of the config file that cannot be set up exits 2. */
+  strictConfig: boolean;
+  /** The config file's server that also answers at the root paths. */
+  defaultServer: string | undefined;
+  /** Seconds a removed server's sessions live on after a reload. */
+  reloadGraceSeconds: number;
+  /** Whether the web console is served at `/console`. */
+  console: boolean;
+  /** `--clean-env`: children get only PATH, HOME and `passEnv`. */
+  cleanEnv: boolean;
+  /** `--pass-env` names. */
+  passEnv: string[];
+  /** `--env NAME=VALUE` assignments, in order. */
+  envAssignments: string[];
+  /**
+   * The runner's environment over its `.env` file: what `${NAME}` in a
+   * config file expands from.
+   */
+  vars: Record<string, string>;
 }
 
 /** What the command line asks for. */

@@ -61,3 +61,76 @@ export function generatedTokenLines(input: BannerInput, token: string): string {
   return `No --auth-token was given for a non-loopback address, so one was generated: ${token}\n` +
     `  Send "Authorization: Bearer <token>", or connect to ${ws}://${reach}/?${TOKEN_QUERY_PARAMETER}=${token}`;
 }
+
+/** One server's line under the banner. */
+export interface ServerLine {
+  /** Its name. */
+  name: string;
+  /** `per-session`, `pool` or `shared`. */
+  mode: string;
+  /** Why it cannot serve, if it cannot. */
+  unavailable?: string | undefined;
+  /** Whether it also answers at the root paths. */
+  isDefault: boolean;
+}
+
+/**
+ * The banner of a config file's servers: the "Listening on" line, then one
+ * line per server with its URLs.
+ *
+ * @param input Address and TLS.
+ * @param file The config file.
+ * @param servers Every server, in the file's order.
+ * @returns The lines.
+ */
+export function serverLines(
+  input: Omit<BannerInput, "command" | "mode">,
+  file: string,
+  servers: ServerLine[],
+): string {
+  const base = `${urlHost(input.hostname)}:${input.port}`;
+  const ws = input.tls ? "wss" : "ws";
+  const http = input.tls ? "https" : "http";
+  const lines = [
+    `Listening on ${ws}://${base}/ (health: ${http}://${base}/healthz), serving ${servers.length} servers from ${file}`,
+  ];
+  for (const server of servers) {
+    const at = `${http}://${base}/servers/${server.name}`;
+    if (server.unavailable !== undefined) {
+      lines.push(`  ${server.name}: ${server.unavailable}`);
+      continue;
+    }
+    const mode = server.mode === "per-session" ? "" : ` (${server.mode} mode)`;
+    const root = server.isDefault
+      ? `; default server: also ${http}://${base}${MCP_PATH}, ${http}://${base}${SSE_PATH}, ${ws}://${base}/`
+      : "";
+    lines.push(
+      `  ${server.name}: ${at}${MCP_PATH}, SSE ${at}${SSE_PATH}, ${ws}://${base}/servers/${server.name}${mode}${root}`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/**
+ * Where the console is: with the token in the fragment (never sent to a
+ * server) when it was generated, with a placeholder when it was given.
+ *
+ * @param input Address and TLS.
+ * @param token The generated token, if one was.
+ * @param tokenRequired Whether a token is needed.
+ * @returns The line.
+ */
+export function consoleLine(
+  input: Omit<BannerInput, "command" | "mode">,
+  token: string | undefined,
+  tokenRequired: boolean,
+): string {
+  const reach = input.hostname === "0.0.0.0" || input.hostname === "::"
+    ? `localhost:${input.port}`
+    : `${urlHost(input.hostname)}:${input.port}`;
+  const url = `${input.tls ? "https" : "http"}://${reach}/console`;
+  if (token !== undefined) return `Console: ${url}#token=${token}`;
+  return tokenRequired
+    ? `Console: ${url}#token=<your token> (the page keeps it in the tab only)`
+    : `Console: ${url}`;
+}

@@ -14,16 +14,16 @@ import { TOKEN_HOW_TO, type TokenAuth } from "../security/auth.ts";
 import { BodyBudget } from "../http/body_budget.ts";
 import type { Metrics } from "../observe/metrics.ts";
 import { httpError, reasonOf } from "../http/io.ts";
-import {
-  LEGACY_MESSAGE_PATH,
-  LegacySseEndpoint,
-} from "../transport/legacy_sse/endpoint.ts";
+import { LEGACY_MESSAGE_PATH } from "../transport/legacy_sse/endpoint.ts";
 import { OriginGuard } from "../security/origin_guard.ts";
 import type { SessionSet } from "../session/session_set.ts";
-import { StreamableHttpEndpoint } from "../transport/streamable_http/endpoint.ts";
-import { WebSocketEndpoint } from "../transport/websocket/endpoint.ts";
-import { ModernEndpoint } from "../transport/streamable_http/modern.ts";
 import type { SharedProvider } from "../session/shared/shared_child.ts";
+import type { ConsoleRouter } from "./console_backend.ts";
+import {
+  type RoutedServer,
+  type ServerDirectory,
+  SingleServer,
+} from "./directory.ts";
 
 /** The Streamable HTTP endpoint. */
 export const MCP_PATH = "/mcp";
@@ -69,10 +69,18 @@ interface Refusal {
   reason?: string;
 }
 
+/** Where named servers live: `/servers/NAME/…`. */
+export const SERVERS_PREFIX = "/servers/";
+
 /** Options for {@linkcode RunnerHandler}. */
 export interface HandlerOptions extends SessionLimits {
-  /** Gives every session its channel to an MCP server. */
-  provider: ChildProvider;
+  /**
+   * The servers to route to; without it, one server made of `provider`,
+   * `modernChild` and `notReady`.
+   */
+  servers?: ServerDirectory | undefined;
+  /** Gives every session its channel to the MCP server (one server). */
+  provider?: ChildProvider | undefined;
   /**
    * The shared child that 2026-07-28 requests are translated onto; without
    * it they get a 400 that tells dual-era clients to fall back.
@@ -103,16 +111,16 @@ export interface HandlerOptions extends SessionLimits {
    * @default {() => Promise.resolve(undefined)}
    */
   notReady?: () => Promise<string | undefined>;
+  /** `/status` and, with `--console`, the web console. */
+  console?: ConsoleRouter | undefined;
 }
 
 /** The runner's request handler. Dispose it to stop its timers. */
 export class RunnerHandler implements Disposable {
   #options: HandlerOptions;
   #guard: OriginGuard;
-  #http: StreamableHttpEndpoint;
-  #legacy: LegacySseEndpoint;
-  #ws: WebSocketEndpoint;
-  #modern: ModernEndpoint | undefined;
+  #servers: ServerDirectory;
+  #single: SingleServer | undefined;
   #startedAt = Date.now();
   #refusals: RateLimitedLog;
   #errors: RateLimitedLog;
@@ -136,41 +144,26 @@ export class RunnerHandler implements Disposable {
       perSecond: ERROR_LOG_LINES_PER_SECOND,
       what: "request error",
     });
-    const shared = {
-      provider: options.provider,
-      maxMessageBytes: options.maxMessageBytes,
-      shutdownGraceMs: options.shutdownGraceMs,
-      sendTimeoutMs: options.sendTimeoutMs,
-      sendBufferBytes: options.sendBufferBytes,
-      sessions: options.sessions,
-      metrics: options.metrics,
-      // Request bodies being read at once, on every endpoint together.
-      bodyBudget: new BodyBudget(
-        BODY_BUDGET_MESSAGES * options.maxMessageBytes,
-      ),
-    };
-    this.#modern = options.modernChild === undefined
-      ? undefined
-      : new ModernEndpoint({
-        child: options.modernChild,
-        logger: options.logger.getChild("modern"),
-        metrics: options.metrics,
+    if (options.servers !== undefined) {
+      this.#servers = options.servers;
+    } else {
+      if (options.provider === undefined) {
+        throw new TypeError(
+          "Cannot create the handler: give servers or a provider",
+        );
+      }
+      this.#single = new SingleServer({
+        ...options,
+        provider: options.provider,
+        logger: options.logger,
+        // Request bodies being read at once, on every endpoint together.
+        bodyBudget: new BodyBudget(
+          BODY_BUDGET_MESSAGES * options.maxMessageBytes,
+        ),
+        countByTransport: () => options.sessions.countByTransport(),
       });
-    this.#http = new StreamableHttpEndpoint({
-      ...shared,
-      modern: this.#modern,
-      idleTimeoutMs: options.sessionIdleTimeoutMs,
-      logger: options.logger.getChild("http"),
-    });
-    this.#legacy = new LegacySseEndpoint({
-      ...shared,
-      logger: options.logger.getChild("sse"),
-    });
-    this.#ws = new WebSocketEndpoint({
-      ...shared,
-      keepaliveSeconds: options.keepaliveSeconds,
-      logger: options.logger.getChild("ws"),
-    });
+      this.#servers = this.#single;
+    }
   }
 
   /**
@@ -213,6 +206,23 @@ export class RunnerHandler implements Disposable {
     if (request.method === "OPTIONS" && !upgrade) {
       return this.#guard.preflight(request);
     }
+    const consoleRouter = this.#options.console;
+    if (
+      upgrade && consoleRouter !== undefined &&
+      (consoleRouter.isPage(url.pathname) || consoleRouter.isApi(url.pathname))
+    ) {
+      return this.#refuse(request, {
+        status: 400,
+        message:
+          `Bad Request: ${url.pathname} is served over plain HTTP, not as a WebSocket`,
+      });
+    }
+    if (consoleRouter?.isPage(url.pathname) && !upgrade) {
+      // The page files hold nothing secret, and a browser navigation cannot
+      // carry a bearer header: served without a token, like /healthz.
+      await request.body?.cancel();
+      return consoleRouter.page(request, url.pathname);
+    }
     if (
       url.pathname.startsWith(WELL_KNOWN_PREFIX) && !upgrade &&
       (request.method === "GET" || request.method === "HEAD")
@@ -250,27 +260,92 @@ export class RunnerHandler implements Disposable {
       principal = result;
     }
     if (url.pathname === "/metrics" && !upgrade) return this.#metrics(request);
+    if (consoleRouter?.isApi(url.pathname) && !upgrade) {
+      const answered = await consoleRouter.api(request, url, principal);
+      this.#logRefused(request, answered);
+      return this.#guard.withCors(request, answered);
+    }
     const address = info.remoteAddr as Deno.NetAddr;
     const remote = `${address.hostname}:${address.port}`;
+    const path = url.pathname;
+    let server: RoutedServer | undefined;
+    let rest = path;
+    if (path.startsWith(SERVERS_PREFIX) && this.#servers.named) {
+      const cut = path.indexOf("/", SERVERS_PREFIX.length);
+      const name = decodedSegment(
+        path.slice(SERVERS_PREFIX.length, cut === -1 ? undefined : cut),
+      );
+      rest = cut === -1 ? "" : path.slice(cut);
+      const sessionId = rest === MCP_PATH
+        ? request.headers.get("mcp-session-id") ?? undefined
+        : rest === LEGACY_MESSAGE_PATH
+        ? url.searchParams.get("sessionId") ?? undefined
+        : undefined;
+      server = this.#servers.find(name, sessionId);
+      if (server === undefined) {
+        await request.body?.cancel();
+        return this.#guard.withCors(
+          request,
+          this.#unknownServer(
+            request,
+            `no server is named "${clip(name, 64)}"`,
+          ),
+        );
+      }
+    } else {
+      server = this.#servers.defaultServer;
+      const rootPath = path === MCP_PATH || path === SSE_PATH ||
+        path === LEGACY_MESSAGE_PATH || (upgrade && path === "/");
+      if (server === undefined && (rootPath || upgrade)) {
+        await request.body?.cancel();
+        return this.#guard.withCors(
+          request,
+          this.#unknownServer(
+            request,
+            "no default server (--default-server): use /servers/NAME/mcp, /servers/NAME/sse or ws://HOST/servers/NAME",
+          ),
+        );
+      }
+      // With named servers, only `/` upgrades to the default server.
+      if (this.#servers.named && upgrade && path !== "/") server = undefined;
+    }
+    const unavailable = server?.unavailable;
+    if (server !== undefined && unavailable !== undefined) {
+      await request.body?.cancel();
+      return this.#guard.withCors(
+        request,
+        this.#refuse(request, {
+          status: 503,
+          message: `Service Unavailable: server ${server.name} ${unavailable}`,
+          headers: { "retry-after": "30" },
+        }),
+      );
+    }
+    const endpoints = server?.endpoints;
+    const named = server !== undefined && rest !== path;
     let response: Response;
-    if (upgrade && !RESERVED_PATHS.has(url.pathname)) {
-      const upgraded = this.#ws.upgrade(request, remote);
+    if (
+      endpoints !== undefined && upgrade &&
+      (named ? rest === "" || rest === "/" : !RESERVED_PATHS.has(path))
+    ) {
+      const upgraded = endpoints.ws.upgrade(request, remote);
       this.#logRefused(request, upgraded);
       return upgraded;
-    } else if (url.pathname === MCP_PATH) {
-      response = await this.#http.handle(request, remote, principal);
-    } else if (url.pathname === SSE_PATH) {
-      response = await this.#legacy.open(request, remote, principal);
-    } else if (url.pathname === LEGACY_MESSAGE_PATH) {
-      response = await this.#legacy.message(request, principal);
+    } else if (endpoints !== undefined && rest === MCP_PATH) {
+      response = await endpoints.http.handle(request, remote, principal);
+    } else if (endpoints !== undefined && rest === SSE_PATH) {
+      response = await endpoints.legacy.open(request, remote, principal);
+    } else if (endpoints !== undefined && rest === LEGACY_MESSAGE_PATH) {
+      response = await endpoints.legacy.message(request, principal);
     } else {
       await request.body?.cancel();
+      const base = named ? `${SERVERS_PREFIX}${server!.name}` : "";
       return this.#guard.withCors(
         request,
         this.#refuse(request, {
           status: 426,
           message:
-            `Upgrade Required: connect with a WebSocket (subprotocol "mcp"), or use Streamable HTTP at ${MCP_PATH} or HTTP+SSE at ${SSE_PATH}`,
+            `Upgrade Required: connect with a WebSocket (subprotocol "mcp"), or use Streamable HTTP at ${base}${MCP_PATH} or HTTP+SSE at ${base}${SSE_PATH}`,
           headers: { upgrade: "websocket" },
         }),
       );
@@ -278,6 +353,26 @@ export class RunnerHandler implements Disposable {
     this.#logRefused(request, response);
     return this.#guard.withCors(request, response);
   };
+
+  /** A 404 that lists the servers there are. */
+  #unknownServer(request: Request, reason: string): Response {
+    const names = this.#servers.all().map((s) => s.name);
+    this.#refusals.log("info", "Refused {method} {path}: {reason} ({status})", {
+      method: clip(request.method, 20),
+      path: clip(pathOf(request.url), 200),
+      reason,
+      status: 404,
+    });
+    return Response.json({
+      jsonrpc: "2.0",
+      id: null,
+      error: {
+        code: -32000,
+        message: `Not Found: ${reason}`,
+        data: { servers: names },
+      },
+    }, { status: 404 });
+  }
 
   /**
    * The endpoints' own refusals (400, 404, 413, 415, 503, …) get one line
@@ -314,8 +409,7 @@ export class RunnerHandler implements Disposable {
 
   /** Stops the idle reaper and writes pending counts of suppressed lines. */
   [Symbol.dispose](): void {
-    this.#modern?.closeAll();
-    this.#http[Symbol.dispose]();
+    this.#single?.[Symbol.dispose]();
     this.#refusals[Symbol.dispose]();
     this.#errors[Symbol.dispose]();
   }
@@ -356,17 +450,46 @@ export class RunnerHandler implements Disposable {
           "every session slot is taken and no session is idle (--max-sessions)",
       }, { status: 503, headers: { "retry-after": "1" } });
     }
-    const available = this.#options.provider.availability();
-    if (!available.ok) {
-      return Response.json({ status: "not ready", reason: available.reason }, {
-        status: 503,
-        headers: { "retry-after": String(available.retryAfterSeconds) },
-      });
+    const wanted = URL.parse(request.url)?.searchParams.get("server");
+    let servers = this.#servers.all();
+    if (wanted !== null && wanted !== undefined) {
+      const one = this.#servers.find(wanted);
+      if (one === undefined) {
+        return Response.json({
+          status: "unknown server",
+          reason: `no server is named "${clip(wanted, 64)}"`,
+          servers: servers.map((s) => s.name),
+        }, { status: 404 });
+      }
+      servers = [one];
     }
-    const reason = await this.#options.notReady?.();
-    return reason === undefined
-      ? Response.json({ status: "ready" })
-      : Response.json({ status: "not ready", reason }, { status: 503 });
+    const problems: Record<string, string> = {};
+    let retryAfter = 0;
+    for (const server of servers) {
+      // A disabled server is not expected to serve.
+      if (server.disabled) continue;
+      const problem = server.unavailable !== undefined
+        ? { reason: server.unavailable, retryAfterSeconds: undefined }
+        : await server.readiness();
+      if (problem === undefined) continue;
+      problems[server.name] = problem.reason;
+      retryAfter = Math.max(retryAfter, problem.retryAfterSeconds ?? 0);
+    }
+    const failed = Object.keys(problems);
+    if (failed.length === 0) return Response.json({ status: "ready" });
+    const headers: Record<string, string> = retryAfter > 0
+      ? { "retry-after": String(retryAfter) }
+      : {};
+    // One server: its reason as before; several: every failing one.
+    const reason = !this.#servers.named
+      ? problems[failed[0]!]
+      : failed.map((name) => `${name}: ${problems[name]}`).join("; ");
+    return Response.json(
+      this.#servers.named
+        ? { status: "not ready", reason, servers: problems }
+        : { status: "not ready", reason },
+      { status: 503, headers },
+    );
   }
 
   #metrics(request: Request): Response {
@@ -377,9 +500,7 @@ export class RunnerHandler implements Disposable {
         headers: { allow: "GET, HEAD" },
       });
     }
-    const text = this.#options.metrics?.render(
-      this.#options.sessions.countByTransport(),
-    ) ?? "";
+    const text = this.#servers.metricsText();
     return new Response(text, {
       headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
     });
@@ -402,6 +523,15 @@ export class RunnerHandler implements Disposable {
       uptimeSeconds: Math.round((Date.now() - this.#startedAt) / 1000),
       version: this.#options.version,
     });
+  }
+}
+
+/** A path segment with its %-escapes decoded, or as it is when they are bad. */
+function decodedSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
   }
 }
 

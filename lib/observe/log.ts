@@ -64,6 +64,14 @@ export function configureLogging(options: LoggingOptions): void {
       typeof value === "string"
         ? value
         : JSON.stringify(value) ?? String(value),
+    // A named server's lines say which server they are about.
+    format: ({ timestamp, level, category, message, record }) => {
+      const server = record.properties.server;
+      const tag = typeof server === "string" ? `[${server}] ` : "";
+      return `${
+        timestamp ? `${timestamp} ` : ""
+      }[${level}] ${category}: ${tag}${message}`;
+    },
   });
   const sink: Sink = (record: LogRecord) => write(formatter(record));
   configureSync({

@@ -61,7 +61,9 @@ export interface MetricFamily {
   rows: [string, number][];
 }
 
+/** The runner's counters, gauges and latency histogram. */
 export class Metrics {
+  #labelText: string;
   #sources: (() => MetricFamily[])[] = [];
   #sessions = new Counter();
   #messagesIn = new Counter();
@@ -75,6 +77,17 @@ export class Metrics {
   #buckets = new Map<string, number[]>();
   #sum = new Counter();
   #count = new Counter();
+
+  /**
+   * Creates empty metrics.
+   *
+   * @param labels Labels every sample gets, such as `{ server: "github" }`.
+   */
+  constructor(labels: Record<string, string> = {}) {
+    this.#labelText = Object.entries(labels).map(([k, v]) =>
+      `${k}="${v.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`
+    ).join(",");
+  }
 
   /**
    * Adds metrics computed when `/metrics` is read (a shared child's state).
@@ -146,17 +159,62 @@ export class Metrics {
    * @returns The text.
    */
   render(active: Record<string, number>): string {
+    return Metrics.renderAll([{ metrics: this, active }]);
+  }
+
+  /**
+   * Renders the metrics of several servers as one text: each family once,
+   * with the rows of every server (each labelled with its `server`).
+   *
+   * @param parts Each server's metrics and live sessions per transport.
+   * @returns The text.
+   */
+  static renderAll(
+    parts: { metrics: Metrics; active: Record<string, number> }[],
+  ): string {
+    const families = new Map<string, { head: string[]; samples: string[] }>();
+    for (const { metrics, active } of parts) {
+      for (const family of metrics.#families(active)) {
+        let merged = families.get(family.name);
+        if (merged === undefined) {
+          merged = { head: family.head, samples: [] };
+          families.set(family.name, merged);
+        }
+        merged.samples.push(...family.samples);
+      }
+    }
     const lines: string[] = [];
+    for (const { head, samples } of families.values()) {
+      lines.push(...head, ...samples);
+    }
+    return lines.join("\n") + "\n";
+  }
+
+  /** Every family, its sample lines labelled with this instance's labels. */
+  #families(
+    active: Record<string, number>,
+  ): { name: string; head: string[]; samples: string[] }[] {
+    const out: { name: string; head: string[]; samples: string[] }[] = [];
+    const extra = this.#labelText;
+    const label = (labels: string) =>
+      extra === ""
+        ? labels
+        : labels === ""
+        ? `{${extra}}`
+        : `{${extra},${labels.slice(1)}`;
     const family = (
       name: string,
       type: string,
       help: string,
       rows: [string, number][],
     ) => {
-      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-      for (const [labels, value] of rows) {
-        lines.push(`${name}${labels} ${value}`);
-      }
+      out.push({
+        name,
+        head: [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`],
+        samples: rows.map(([labels, value]) =>
+          `${name}${label(labels)} ${value}`
+        ),
+      });
     };
     const by = (label: string, counter: Counter) =>
       counter.entries().map(([k, v]) =>
@@ -239,10 +297,16 @@ export class Metrics {
     for (const source of this.#sources) {
       for (const f of source()) family(f.name, f.type, f.help, f.rows);
     }
-    lines.push(
-      "# HELP mcp_runner_request_duration_seconds Request round trip through the runner",
-      "# TYPE mcp_runner_request_duration_seconds histogram",
-    );
+    const histogram = "mcp_runner_request_duration_seconds";
+    const lines: string[] = [];
+    out.push({
+      name: histogram,
+      head: [
+        `# HELP ${histogram} Request round trip through the runner`,
+        `# TYPE ${histogram} histogram`,
+      ],
+      samples: lines,
+    });
     for (
       const [transport, buckets] of [...this.#buckets.entries()].sort((
         [a],
@@ -251,20 +315,22 @@ export class Metrics {
     ) {
       for (const [i, bound] of LATENCY_BUCKETS.entries()) {
         lines.push(
-          `mcp_runner_request_duration_seconds_bucket{transport="${transport}",le="${bound}"} ${
-            buckets[i]
-          }`,
+          `${histogram}_bucket${
+            label(`{transport="${transport}",le="${bound}"}`)
+          } ${buckets[i]}`,
         );
       }
       const count = this.#count.get(transport);
       lines.push(
-        `mcp_runner_request_duration_seconds_bucket{transport="${transport}",le="+Inf"} ${count}`,
-        `mcp_runner_request_duration_seconds_sum{transport="${transport}"} ${
+        `${histogram}_bucket${
+          label(`{transport="${transport}",le="+Inf"}`)
+        } ${count}`,
+        `${histogram}_sum${label(`{transport="${transport}"}`)} ${
           this.#sum.get(transport)
         }`,
-        `mcp_runner_request_duration_seconds_count{transport="${transport}"} ${count}`,
+        `${histogram}_count${label(`{transport="${transport}"}`)} ${count}`,
       );
     }
-    return lines.join("\n") + "\n";
+    return out;
   }
 }

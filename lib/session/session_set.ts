@@ -23,6 +23,22 @@ export interface SessionSetOptions {
   logger?: Logger | undefined;
 }
 
+/** What `/status` shows of a session beyond its id and transport. */
+export interface SessionDetails {
+  /** The client's `clientInfo.name`. */
+  clientName?: string | undefined;
+  /** The client's `clientInfo.version`. */
+  clientVersion?: string | undefined;
+  /** The protocol version the session runs. */
+  protocolVersion?: string | undefined;
+  /** Requests awaiting the server's answer. */
+  inFlight?: number;
+  /** Bytes queued for the client. */
+  queuedBytes?: number;
+  /** The pid of the session's own child (per-session mode). */
+  pid?: number;
+}
+
 /** What the registry needs of a session. */
 export interface Session {
   /** Short id used in logs. */
@@ -48,13 +64,25 @@ export interface Session {
   end?(reason: string): Promise<void>;
   /** What stands for the session in logs (defaults to `id`). */
   readonly handle?: string;
+  /** Client, protocol version and load, for `/status`. */
+  describe?(): SessionDetails;
+}
+
+/** What an endpoint needs to admit sessions: a set, or one server's scope. */
+export interface SessionAdmission {
+  /** A 503 when a new session may not start now, else undefined. */
+  refusal(): Response | undefined;
+  /** Whether a new session would be refused for capacity. */
+  readonly full: boolean;
+  /** Registers a session until its `done` settles. */
+  add(session: Session): void;
 }
 
 /**
  * Live sessions. A session leaves the set when its `done` settles. Disposing
  * the set shuts every session down and waits until every child has stopped.
  */
-export class SessionSet implements AsyncDisposable {
+export class SessionSet implements AsyncDisposable, SessionAdmission {
   #live = new Set<Session>();
   /** Sessions ended to make room: no longer counted, still to be awaited. */
   #evicted = new Set<Session>();
@@ -223,5 +251,116 @@ export class SessionSet implements AsyncDisposable {
   /** Same as {@linkcode SessionSet.shutdown}. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.shutdown();
+  }
+}
+
+/**
+ * One server's sessions within the runner's set: its own cap
+ * (`runner.maxSessions`) under the runner's (`--max-sessions`), and a way to
+ * end them all when the server is removed.
+ */
+export class SessionScope implements SessionAdmission {
+  #parent: SessionSet;
+  #name: string;
+  #maxSessions: number;
+  #live = new Map<Session, number>();
+  #closed: string | undefined;
+
+  /**
+   * Creates a scope.
+   *
+   * @param parent The runner's set.
+   * @param name The server's name, for messages.
+   * @param maxSessions Most live sessions of this server.
+   */
+  constructor(parent: SessionSet, name: string, maxSessions = Infinity) {
+    this.#parent = parent;
+    this.#name = name;
+    this.#maxSessions = maxSessions;
+  }
+
+  /** Refuses every new session from now on, with this reason. */
+  close(reason: string): void {
+    this.#closed = reason;
+  }
+
+  /**
+   * Decides whether a new session of this server may start.
+   *
+   * @returns A 503 when it may not, else undefined.
+   */
+  refusal(): Response | undefined {
+    if (this.#closed !== undefined) {
+      return httpError(503, `Service Unavailable: ${this.#closed}`, {
+        "retry-after": "5",
+      });
+    }
+    if (this.#live.size >= this.#maxSessions) {
+      return httpError(
+        503,
+        `Service Unavailable: server ${this.#name} has ${this.#maxSessions} sessions open (runner.maxSessions)`,
+        { "retry-after": "1" },
+      );
+    }
+    return this.#parent.refusal();
+  }
+
+  /** Whether a new session would be refused for capacity. */
+  get full(): boolean {
+    return this.#live.size >= this.#maxSessions || this.#parent.full;
+  }
+
+  /**
+   * Registers a session here and in the runner's set.
+   *
+   * @param session The session.
+   */
+  add(session: Session): void {
+    this.#parent.add(session);
+    this.#live.set(session, Date.now());
+    const remove = () => this.#live.delete(session);
+    session.done.then(remove, remove);
+  }
+
+  /** Number of live sessions. */
+  get size(): number {
+    return this.#live.size;
+  }
+
+  /**
+   * Live sessions with when each started (ms since the epoch).
+   *
+   * @returns Sessions and start times.
+   */
+  entries(): [Session, number][] {
+    return [...this.#live.entries()];
+  }
+
+  /**
+   * Live sessions per transport.
+   *
+   * @returns Counts for `websocket`, `streamable-http` and `sse`.
+   */
+  countByTransport(): Record<string, number> {
+    const counts: Record<string, number> = {
+      websocket: 0,
+      "streamable-http": 0,
+      sse: 0,
+    };
+    for (const session of this.#live.keys()) {
+      counts[session.transport] = (counts[session.transport] ?? 0) + 1;
+    }
+    return counts;
+  }
+
+  /**
+   * Ends every session in order (what they owe is answered) and waits.
+   *
+   * @returns Resolves when every session has ended.
+   */
+  async shutdown(): Promise<void> {
+    await Promise.allSettled(
+      [...this.#live.keys()].map((session) => session.shutdown()),
+    );
   }
 }

@@ -112,6 +112,37 @@ export class SharedProvider implements ChildProvider, SharedHost {
     return this.#connection?.pid;
   }
 
+  /** How the child last exited (ms since the epoch in `at`), if it did. */
+  lastExitStatus:
+    | { code: number | null; signal: string | null; at: number }
+    | undefined;
+
+  /** When the next start is tried while restarting (ms since the epoch). */
+  get nextAttemptAt(): number | undefined {
+    return this.#state === "backoff" || this.#state === "failed"
+      ? this.#nextAttemptAt
+      : undefined;
+  }
+
+  /**
+   * Stops the running child so that it restarts at once (the console's
+   * restart button); its requests get the usual "restarting" error.
+   *
+   * @returns Whether a child was running.
+   */
+  restartNow(): boolean {
+    if (this.#state === "failed" || this.#state === "backoff") {
+      clearTimeout(this.#timer);
+      this.#spawn();
+      return true;
+    }
+    if (this.#connection === undefined) return false;
+    // A restart asked for is not a crash: the next start has no delay.
+    this.#attempt = 0;
+    this.#connection.killNow();
+    return true;
+  }
+
   get notReadyReason(): string {
     if (this.#state === "failed") {
       return `the MCP server is unavailable: it exited ${CRASH_LOOP_EXITS} times within ${
@@ -424,6 +455,11 @@ export class SharedProvider implements ChildProvider, SharedHost {
     this.#connection = undefined;
     if (connection !== undefined) void connection.stop();
     this.#lastExit = status === undefined ? how : describeExit(status);
+    this.lastExitStatus = {
+      code: status?.code ?? null,
+      signal: status?.signal ?? null,
+      at: Date.now(),
+    };
     this.#generation++;
     const data = {
       exitCode: status?.code ?? null,

@@ -21,9 +21,12 @@ import {
   readMessage,
   SSE_HEADERS,
 } from "../../http/io.ts";
-import type { SessionSet } from "../../session/session_set.ts";
+import type { SessionAdmission } from "../../session/session_set.ts";
 import type { Metrics } from "../../observe/metrics.ts";
 import { SseStream } from "../sse_stream.ts";
+import type { CheckedMessage } from "../../jsonrpc/message.ts";
+import { ClientFacts } from "../../session/client_facts.ts";
+import type { SessionDetails } from "../../session/session_set.ts";
 import { newSessionId, sessionHandle } from "../../session/session_id.ts";
 
 /** Options for {@linkcode LegacySseEndpoint}. */
@@ -31,13 +34,20 @@ export interface LegacySseOptions extends SessionLimits {
   /** Gives each session its channel to an MCP server. */
   provider: ChildProvider;
   /** Every live session. */
-  sessions: SessionSet;
+  sessions: SessionAdmission;
   /** Logger. */
   logger: Logger;
   /** Where counts and latencies go. */
   metrics?: Metrics | undefined;
   /** Shared by every request body being read. */
   bodyBudget?: BodyBudget | undefined;
+  /**
+   * The path the `endpoint` event announces (a named server's has its
+   * prefix).
+   *
+   * @default {LEGACY_MESSAGE_PATH}
+   */
+  messagePath?: string | undefined;
 }
 
 /** The path clients POST to. */
@@ -45,6 +55,22 @@ export const LEGACY_MESSAGE_PATH = "/message";
 
 /** One legacy SSE session. */
 class LegacySseSession {
+  #facts = new ClientFacts();
+
+  /**
+   * The client, protocol version and load, for `/status`.
+   *
+   * @returns The details.
+   */
+  describe(): SessionDetails {
+    return this.#facts.details(this.#channel);
+  }
+
+  /** Notes the client's `initialize`, until it has been seen. */
+  noteClient(messages: CheckedMessage[]): void {
+    if (!this.#facts.done) this.#facts.note(messages);
+  }
+
   readonly id: string;
   readonly handle: string;
   readonly transport = "sse";
@@ -195,10 +221,22 @@ export class LegacySseEndpoint {
     session.done.then(() => this.#sessions.delete(id));
     const body = session.stream.connect();
     void session.stream.send(
-      `${LEGACY_MESSAGE_PATH}?sessionId=${encodeURIComponent(id)}`,
+      `${options.messagePath ?? LEGACY_MESSAGE_PATH}?sessionId=${
+        encodeURIComponent(id)
+      }`,
       "endpoint",
     );
     return new Response(body, { headers: SSE_HEADERS });
+  }
+
+  /**
+   * Whether a session with this id is live here.
+   *
+   * @param id The `sessionId` of the message URL.
+   * @returns Whether it is.
+   */
+  hasSession(id: string): boolean {
+    return this.#sessions.has(id);
   }
 
   /**
@@ -261,6 +299,7 @@ export class LegacySseEndpoint {
     // Errors the runner makes go to the stream like the child's messages;
     // at most one message's worth waits beyond the mark (see above).
     for (const error of check.errors) void session.stream.send(error);
+    session.noteClient(check.messages);
     const { refused } = session.channel.forward(check.text, check.messages);
     for (const { error } of refused) void session.stream.send(error);
     return accepted();

@@ -23,7 +23,7 @@ import {
 } from "../../http/io.ts";
 import { ErrorCode, errorResponse } from "../../jsonrpc/message.ts";
 import type { Metrics } from "../../observe/metrics.ts";
-import type { SessionSet } from "../../session/session_set.ts";
+import type { SessionAdmission } from "../../session/session_set.ts";
 import { newSessionId } from "../../session/session_id.ts";
 import { parseEventId } from "../sse_stream.ts";
 
@@ -44,7 +44,7 @@ export interface StreamableHttpOptions extends SessionLimits {
   /** A session without requests or open streams this long is ended. */
   idleTimeoutMs: number;
   /** Every live session. */
-  sessions: SessionSet;
+  sessions: SessionAdmission;
   /** Logger. */
   logger: Logger;
   /** Where counts and latencies go. */
@@ -66,6 +66,16 @@ export class StreamableHttpEndpoint implements Disposable {
    */
   constructor(options: StreamableHttpOptions) {
     this.#options = options;
+  }
+
+  /**
+   * Whether a session with this id is live here.
+   *
+   * @param id The `Mcp-Session-Id`.
+   * @returns Whether it is.
+   */
+  hasSession(id: string): boolean {
+    return this.#sessions.has(id.trim());
   }
 
   /**

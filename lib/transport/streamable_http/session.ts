@@ -33,6 +33,8 @@ import {
 } from "./held_messages.ts";
 import type { Metrics } from "../../observe/metrics.ts";
 import { sessionHandle } from "../../session/session_id.ts";
+import { ClientFacts } from "../../session/client_facts.ts";
+import type { SessionDetails } from "../../session/session_set.ts";
 import type { SseStream } from "../sse_stream.ts";
 import { StreamSet } from "./stream_set.ts";
 
@@ -82,6 +84,17 @@ export type ReplyMode = "sse" | "json";
 
 /** One Streamable HTTP session. */
 export class HttpSession {
+  #facts = new ClientFacts();
+
+  /**
+   * The client, protocol version and load, for `/status`.
+   *
+   * @returns The details.
+   */
+  describe(): SessionDetails {
+    return this.#facts.details(this.#channel);
+  }
+
   /** The session id (a credential: never logged). */
   readonly id: string;
   /** What stands for the session in logs (see `sessionHandle`). */
@@ -205,6 +218,7 @@ export class HttpSession {
     this.lastActivity = Date.now();
     // Forwarded first: the child's answers are read in a later turn, after
     // the routes below are in place.
+    if (!this.#facts.done) this.#facts.note(messages);
     const { refused } = this.#channel.forward(text, messages);
     const requests = messages.filter((m) => m.kind === "request");
     if (requests.length === 0) return { accepted: true };

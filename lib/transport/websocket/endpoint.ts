@@ -9,7 +9,7 @@ import { httpError } from "../../http/io.ts";
 import type { Logger } from "../../observe/log.ts";
 import type { Metrics } from "../../observe/metrics.ts";
 import type { ChildProvider, SessionLimits } from "../../session/channel.ts";
-import type { SessionSet } from "../../session/session_set.ts";
+import type { SessionAdmission } from "../../session/session_set.ts";
 import { WebSocketSession } from "./session.ts";
 
 /** The WebSocket subprotocol of MCP clients. */
@@ -20,7 +20,7 @@ export interface WebSocketEndpointOptions extends SessionLimits {
   /** Gives each session its channel to an MCP server. */
   provider: ChildProvider;
   /** Every live session; also decides whether a new one may start. */
-  sessions: SessionSet;
+  sessions: SessionAdmission;
   /** Ping interval for idle clients, in seconds; 0 turns it off. */
   keepaliveSeconds: number;
   /** Logger. */

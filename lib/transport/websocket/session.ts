@@ -14,6 +14,8 @@ import type {
 } from "../../session/channel.ts";
 import type { Metrics } from "../../observe/metrics.ts";
 import { checkFrame } from "../../jsonrpc/message.ts";
+import { ClientFacts } from "../../session/client_facts.ts";
+import type { SessionDetails } from "../../session/session_set.ts";
 
 /** WebSocket close codes used by the runner. */
 export const CloseCode = {
@@ -97,6 +99,18 @@ export class WebSocketSession {
   #queue: string[] = [];
   #queueBytes = 0;
   #draining: Promise<void> | undefined;
+  #facts = new ClientFacts();
+
+  /**
+   * The client, protocol version and load, for `/status`.
+   *
+   * @returns The details.
+   */
+  describe(): SessionDetails {
+    const details = this.#facts.details(this.#channel);
+    details.queuedBytes = (details.queuedBytes ?? 0) + this.#queueBytes;
+    return details;
+  }
 
   /**
    * Spawns the child and wires it to the socket. Call with the socket
@@ -223,6 +237,7 @@ export class WebSocketSession {
     // client as the child's messages.
     for (const error of check.errors) void this.#send(error, true);
     if (!check.ok) return;
+    if (!this.#facts.done) this.#facts.note(check.messages);
     const { refused } = channel.forward(check.text, check.messages);
     for (const { error } of refused) void this.#send(error, true);
     if (channel.backlogged) {
