@@ -401,6 +401,7 @@ export async function main(args: string[]): Promise<number> {
           if (log.isEnabledFor("info")) log.info(where);
           else print("stderr", where);
           if (config.console) {
+            flushLogs(); // after the "Listening on" line, not before it
             print(
               "stderr",
               consoleLine(banner, generatedToken, auth !== undefined),

@@ -587,3 +587,33 @@ Deno.test("config file: per-server runner options (mode, maxSessions, prewarm) a
     true,
   );
 });
+
+Deno.test("config file with a token: /status, /metrics and every server need it; an EventSource may send it in the query of /servers/NAME/sse", async () => {
+  await using config = await configDir({ a: fixture("A") });
+  const token = "servers-test-token-0123456789";
+  await using runner = await startRunner(["--config", config.file], {
+    env: { AUTH_TOKEN: token },
+  });
+  for (const path of ["/status", "/metrics", "/servers/a/sse"]) {
+    const response = await fetch(`${runner.httpUrl}${path}`, {
+      headers: { accept: "text/event-stream" },
+    });
+    assert.equal(response.status, 401, path);
+    await response.body?.cancel();
+  }
+  const denied = await postTo(runner, "/servers/a/mcp", initializeRequest());
+  assert.equal(denied.status, 401);
+  await denied.body?.cancel();
+  const status = await fetch(`${runner.httpUrl}/status`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  assert.equal(status.status, 200);
+  assert.ok(!(await status.text()).includes(token), "no token in /status");
+  const stream = await fetch(
+    `${runner.httpUrl}/servers/a/sse?access_token=${token}`,
+    { headers: { accept: "text/event-stream" } },
+  );
+  assert.equal(stream.status, 200);
+  await stream.body?.cancel();
+  assert.ok(!runner.stderr().includes(token), "no token in the log");
+});

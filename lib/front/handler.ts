@@ -14,30 +14,28 @@ import { TOKEN_HOW_TO, type TokenAuth } from "../security/auth.ts";
 import { BodyBudget } from "../http/body_budget.ts";
 import type { Metrics } from "../observe/metrics.ts";
 import { httpError, reasonOf } from "../http/io.ts";
-import { LEGACY_MESSAGE_PATH } from "../transport/legacy_sse/endpoint.ts";
 import { OriginGuard } from "../security/origin_guard.ts";
 import type { SessionSet } from "../session/session_set.ts";
 import type { SharedProvider } from "../session/shared/shared_child.ts";
 import type { ConsoleRouter } from "./console_backend.ts";
+import { type ServerDirectory, SingleServer } from "./directory.ts";
+import { readinessOf } from "./readiness.ts";
 import {
-  type RoutedServer,
-  type ServerDirectory,
-  SingleServer,
-} from "./directory.ts";
-
-/** The Streamable HTTP endpoint. */
-export const MCP_PATH = "/mcp";
-/** The legacy HTTP+SSE stream endpoint. */
-export const SSE_PATH = "/sse";
-
-/** Paths served over plain HTTP; a WebSocket upgrade elsewhere starts a session. */
-export const RESERVED_PATHS: ReadonlySet<string> = new Set([
-  "/healthz",
-  "/readyz",
-  "/metrics",
+  authorityOf,
+  clip,
+  pathOf,
+  type Refusal,
+  ServerRouter,
+  SERVERS_PREFIX,
   SSE_PATH,
-  LEGACY_MESSAGE_PATH,
-]);
+} from "./server_router.ts";
+
+export {
+  MCP_PATH,
+  RESERVED_PATHS,
+  SERVERS_PREFIX,
+  SSE_PATH,
+} from "./server_router.ts";
 
 /**
  * Request bodies of the largest size that may be read at once; more get 503
@@ -56,21 +54,6 @@ export const ERROR_LOG_LINES_PER_SECOND = 10;
 
 /** Where OAuth clients look for metadata (RFC 8414, RFC 9728). */
 const WELL_KNOWN_PREFIX = "/.well-known/";
-
-/** A refusal: the status and message sent, and the reason logged. */
-interface Refusal {
-  /** HTTP status. */
-  status: number;
-  /** The JSON-RPC error message, starting with the status text. */
-  message: string;
-  /** Extra response headers. */
-  headers?: Record<string, string>;
-  /** For the log, when it differs from the message. */
-  reason?: string;
-}
-
-/** Where named servers live: `/servers/NAME/…`. */
-export const SERVERS_PREFIX = "/servers/";
 
 /** Options for {@linkcode RunnerHandler}. */
 export interface HandlerOptions extends SessionLimits {
@@ -121,6 +104,7 @@ export class RunnerHandler implements Disposable {
   #guard: OriginGuard;
   #servers: ServerDirectory;
   #single: SingleServer | undefined;
+  #router: ServerRouter;
   #startedAt = Date.now();
   #refusals: RateLimitedLog;
   #errors: RateLimitedLog;
@@ -164,6 +148,23 @@ export class RunnerHandler implements Disposable {
       });
       this.#servers = this.#single;
     }
+    this.#router = new ServerRouter({
+      servers: this.#servers,
+      refuse: (request, refusal) => this.#refuse(request, refusal),
+      logRefused: (request, response) => this.#logRefused(request, response),
+      logRefusal: (request, reason, status) =>
+        this.#refusals.log(
+          "info",
+          "Refused {method} {path}: {reason} ({status})",
+          {
+            method: clip(request.method, 20),
+            path: clip(pathOf(request.url), 200),
+            reason,
+            status,
+          },
+        ),
+      withCors: (request, response) => this.#guard.withCors(request, response),
+    });
   }
 
   /**
@@ -206,6 +207,52 @@ export class RunnerHandler implements Disposable {
     if (request.method === "OPTIONS" && !upgrade) {
       return this.#guard.preflight(request);
     }
+    const page = await this.#consolePage(request, url, upgrade);
+    if (page !== undefined) return page;
+    if (
+      url.pathname.startsWith(WELL_KNOWN_PREFIX) && !upgrade &&
+      (request.method === "GET" || request.method === "HEAD")
+    ) {
+      // OAuth clients probe for metadata after a 401; a 404 without a token
+      // tells them there is none, instead of another 401.
+      return this.#guard.withCors(
+        request,
+        this.#refuse(request, {
+          status: 404,
+          message: this.#options.auth
+            ? `Not Found: this runner uses a static bearer token, not OAuth: ${TOKEN_HOW_TO}`
+            : "Not Found: this runner uses no OAuth, and requires no token here",
+        }),
+      );
+    }
+    const principal = await this.#authenticate(request, url, upgrade);
+    if (principal instanceof Response) return principal;
+    if (url.pathname === "/metrics" && !upgrade) return this.#metrics(request);
+    const consoleRouter = this.#options.console;
+    if (consoleRouter?.isApi(url.pathname) && !upgrade) {
+      const answered = await consoleRouter.api(request, url, principal);
+      this.#logRefused(request, answered);
+      return this.#guard.withCors(request, answered);
+    }
+    const address = info.remoteAddr as Deno.NetAddr;
+    return await this.#router.dispatch(
+      request,
+      url,
+      upgrade,
+      principal,
+      `${address.hostname}:${address.port}`,
+    );
+  };
+
+  /**
+   * The console's page files (no token needed), or a refusal of an upgrade
+   * on a console path; undefined for every other request.
+   */
+  async #consolePage(
+    request: Request,
+    url: URL,
+    upgrade: boolean,
+  ): Promise<Response | undefined> {
     const consoleRouter = this.#options.console;
     if (
       upgrade && consoleRouter !== undefined &&
@@ -223,155 +270,35 @@ export class RunnerHandler implements Disposable {
       await request.body?.cancel();
       return consoleRouter.page(request, url.pathname);
     }
-    if (
-      url.pathname.startsWith(WELL_KNOWN_PREFIX) && !upgrade &&
-      (request.method === "GET" || request.method === "HEAD")
-    ) {
-      // OAuth clients probe for metadata after a 401; a 404 without a token
-      // tells them there is none, instead of another 401.
-      return this.#guard.withCors(
-        request,
-        this.#refuse(request, {
-          status: 404,
-          message: this.#options.auth
-            ? `Not Found: this runner uses a static bearer token, not OAuth: ${TOKEN_HOW_TO}`
-            : "Not Found: this runner uses no OAuth, and requires no token here",
-        }),
-      );
-    }
-    let principal = "anonymous";
-    if (this.#options.auth) {
-      // Browsers cannot set headers on a WebSocket or an EventSource: those
-      // two may carry the token in a subprotocol or the query string.
-      const browserForms = upgrade ||
-        (url.pathname === SSE_PATH && request.method === "GET");
-      const result = await this.#options.auth.identify(request, {
-        subprotocol: upgrade,
-        query: browserForms,
-      });
-      if (typeof result !== "string") {
-        metrics?.refused("auth");
-        await request.body?.cancel();
-        return this.#guard.withCors(
-          request,
-          this.#refuse(request, { status: 401, ...result }),
-        );
-      }
-      principal = result;
-    }
-    if (url.pathname === "/metrics" && !upgrade) return this.#metrics(request);
-    if (consoleRouter?.isApi(url.pathname) && !upgrade) {
-      const answered = await consoleRouter.api(request, url, principal);
-      this.#logRefused(request, answered);
-      return this.#guard.withCors(request, answered);
-    }
-    const address = info.remoteAddr as Deno.NetAddr;
-    const remote = `${address.hostname}:${address.port}`;
-    const path = url.pathname;
-    let server: RoutedServer | undefined;
-    let rest = path;
-    if (path.startsWith(SERVERS_PREFIX) && this.#servers.named) {
-      const cut = path.indexOf("/", SERVERS_PREFIX.length);
-      const name = decodedSegment(
-        path.slice(SERVERS_PREFIX.length, cut === -1 ? undefined : cut),
-      );
-      rest = cut === -1 ? "" : path.slice(cut);
-      const sessionId = rest === MCP_PATH
-        ? request.headers.get("mcp-session-id") ?? undefined
-        : rest === LEGACY_MESSAGE_PATH
-        ? url.searchParams.get("sessionId") ?? undefined
-        : undefined;
-      server = this.#servers.find(name, sessionId);
-      if (server === undefined) {
-        await request.body?.cancel();
-        return this.#guard.withCors(
-          request,
-          this.#unknownServer(
-            request,
-            `no server is named "${clip(name, 64)}"`,
-          ),
-        );
-      }
-    } else {
-      server = this.#servers.defaultServer;
-      const rootPath = path === MCP_PATH || path === SSE_PATH ||
-        path === LEGACY_MESSAGE_PATH || (upgrade && path === "/");
-      if (server === undefined && (rootPath || upgrade)) {
-        await request.body?.cancel();
-        return this.#guard.withCors(
-          request,
-          this.#unknownServer(
-            request,
-            "no default server (--default-server): use /servers/NAME/mcp, /servers/NAME/sse or ws://HOST/servers/NAME",
-          ),
-        );
-      }
-      // With named servers, only `/` upgrades to the default server.
-      if (this.#servers.named && upgrade && path !== "/") server = undefined;
-    }
-    const unavailable = server?.unavailable;
-    if (server !== undefined && unavailable !== undefined) {
-      await request.body?.cancel();
-      return this.#guard.withCors(
-        request,
-        this.#refuse(request, {
-          status: 503,
-          message: `Service Unavailable: server ${server.name} ${unavailable}`,
-          headers: { "retry-after": "30" },
-        }),
-      );
-    }
-    const endpoints = server?.endpoints;
-    const named = server !== undefined && rest !== path;
-    let response: Response;
-    if (
-      endpoints !== undefined && upgrade &&
-      (named ? rest === "" || rest === "/" : !RESERVED_PATHS.has(path))
-    ) {
-      const upgraded = endpoints.ws.upgrade(request, remote);
-      this.#logRefused(request, upgraded);
-      return upgraded;
-    } else if (endpoints !== undefined && rest === MCP_PATH) {
-      response = await endpoints.http.handle(request, remote, principal);
-    } else if (endpoints !== undefined && rest === SSE_PATH) {
-      response = await endpoints.legacy.open(request, remote, principal);
-    } else if (endpoints !== undefined && rest === LEGACY_MESSAGE_PATH) {
-      response = await endpoints.legacy.message(request, principal);
-    } else {
-      await request.body?.cancel();
-      const base = named ? `${SERVERS_PREFIX}${server!.name}` : "";
-      return this.#guard.withCors(
-        request,
-        this.#refuse(request, {
-          status: 426,
-          message:
-            `Upgrade Required: connect with a WebSocket (subprotocol "mcp"), or use Streamable HTTP at ${base}${MCP_PATH} or HTTP+SSE at ${base}${SSE_PATH}`,
-          headers: { upgrade: "websocket" },
-        }),
-      );
-    }
-    this.#logRefused(request, response);
-    return this.#guard.withCors(request, response);
-  };
+    return undefined;
+  }
 
-  /** A 404 that lists the servers there are. */
-  #unknownServer(request: Request, reason: string): Response {
-    const names = this.#servers.all().map((s) => s.name);
-    this.#refusals.log("info", "Refused {method} {path}: {reason} ({status})", {
-      method: clip(request.method, 20),
-      path: clip(pathOf(request.url), 200),
-      reason,
-      status: 404,
+  /**
+   * Who the request's token says the caller is, or the 401 to send.
+   * Browsers cannot set headers on a WebSocket or an EventSource: those two
+   * may carry the token in a subprotocol or the query string.
+   */
+  async #authenticate(
+    request: Request,
+    url: URL,
+    upgrade: boolean,
+  ): Promise<string | Response> {
+    const auth = this.#options.auth;
+    if (auth === undefined) return "anonymous";
+    const sse = url.pathname === SSE_PATH ||
+      (url.pathname.startsWith(SERVERS_PREFIX) &&
+        url.pathname.endsWith(SSE_PATH));
+    const result = await auth.identify(request, {
+      subprotocol: upgrade,
+      query: upgrade || (sse && request.method === "GET"),
     });
-    return Response.json({
-      jsonrpc: "2.0",
-      id: null,
-      error: {
-        code: -32000,
-        message: `Not Found: ${reason}`,
-        data: { servers: names },
-      },
-    }, { status: 404 });
+    if (typeof result === "string") return result;
+    this.#options.metrics?.refused("auth");
+    await request.body?.cancel();
+    return this.#guard.withCors(
+      request,
+      this.#refuse(request, { status: 401, ...result }),
+    );
   }
 
   /**
@@ -439,56 +366,10 @@ export class RunnerHandler implements Disposable {
         headers: { allow: "GET, HEAD" },
       });
     }
-    const sessions = this.#options.sessions;
-    if (sessions.stopping) {
-      return Response.json({ status: "stopping" }, { status: 503 });
-    }
-    if (sessions.full) {
-      return Response.json({
-        status: "at capacity",
-        reason:
-          "every session slot is taken and no session is idle (--max-sessions)",
-      }, { status: 503, headers: { "retry-after": "1" } });
-    }
-    const wanted = URL.parse(request.url)?.searchParams.get("server");
-    let servers = this.#servers.all();
-    if (wanted !== null && wanted !== undefined) {
-      const one = this.#servers.find(wanted);
-      if (one === undefined) {
-        return Response.json({
-          status: "unknown server",
-          reason: `no server is named "${clip(wanted, 64)}"`,
-          servers: servers.map((s) => s.name),
-        }, { status: 404 });
-      }
-      servers = [one];
-    }
-    const problems: Record<string, string> = {};
-    let retryAfter = 0;
-    for (const server of servers) {
-      // A disabled server is not expected to serve.
-      if (server.disabled) continue;
-      const problem = server.unavailable !== undefined
-        ? { reason: server.unavailable, retryAfterSeconds: undefined }
-        : await server.readiness();
-      if (problem === undefined) continue;
-      problems[server.name] = problem.reason;
-      retryAfter = Math.max(retryAfter, problem.retryAfterSeconds ?? 0);
-    }
-    const failed = Object.keys(problems);
-    if (failed.length === 0) return Response.json({ status: "ready" });
-    const headers: Record<string, string> = retryAfter > 0
-      ? { "retry-after": String(retryAfter) }
-      : {};
-    // One server: its reason as before; several: every failing one.
-    const reason = !this.#servers.named
-      ? problems[failed[0]!]
-      : failed.map((name) => `${name}: ${problems[name]}`).join("; ");
-    return Response.json(
-      this.#servers.named
-        ? { status: "not ready", reason, servers: problems }
-        : { status: "not ready", reason },
-      { status: 503, headers },
+    return await readinessOf(
+      request,
+      this.#servers,
+      this.#options.sessions,
     );
   }
 
@@ -524,38 +405,6 @@ export class RunnerHandler implements Disposable {
       version: this.#options.version,
     });
   }
-}
-
-/** A path segment with its %-escapes decoded, or as it is when they are bad. */
-function decodedSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
-}
-
-/** The path of a request URL, even one the URL parser rejects. */
-function pathOf(url: string): string {
-  const parsed = URL.parse(url);
-  if (parsed !== null) return parsed.pathname;
-  const start = url.indexOf("/", url.indexOf("//") + 2);
-  if (start === -1) return "/";
-  const rest = url.slice(start);
-  const end = rest.search(/[?#]/);
-  return end === -1 ? rest : rest.slice(0, end);
-}
-
-/** The host[:port] of a request URL, even one the URL parser rejects. */
-function authorityOf(url: string): string {
-  const start = url.indexOf("//") + 2;
-  const end = url.slice(start).search(/[/?#]/);
-  return end === -1 ? url.slice(start) : url.slice(start, start + end);
-}
-
-/** At most `max` characters of `text`, with an ellipsis when cut. */
-function clip(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max)}…`;
 }
 
 /** An error as one line, `Name: message`, never with its stack trace. */

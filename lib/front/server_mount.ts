@@ -16,11 +16,11 @@ import type { Logger } from "../observe/log.ts";
 import { LogRing } from "../observe/log_ring.ts";
 import { Metrics } from "../observe/metrics.ts";
 import type { ChildProvider } from "../session/channel.ts";
-import { PoolProvider } from "../session/pool.ts";
 import { choiceOf, providerFor } from "../session/providers.ts";
 import { SessionScope, type SessionSet } from "../session/session_set.ts";
 import { SharedProvider } from "../session/shared/shared_child.ts";
-import type { ServerStatus, SessionStatus } from "./console_backend.ts";
+import type { ServerStatus } from "./console_backend.ts";
+import { serverStatus } from "./server_status.ts";
 import type { NotReady, RoutedServer } from "./directory.ts";
 import { ServerEndpoints } from "./endpoints.ts";
 import { delay } from "../util/delay.ts";
@@ -300,93 +300,14 @@ export class ServerMount implements RoutedServer, AsyncDisposable {
    * @returns The server's status.
    */
   status(base: string): ServerStatus {
-    const d = this.definition;
-    const provider = this.provider;
-    const shared = provider instanceof SharedProvider ? provider : undefined;
-    const prefix = base + this.#prefix;
-    const ws = prefix.replace(/^http/, "ws");
-    const status: ServerStatus = {
-      name: d.name,
-      mode: shared !== undefined ? "shared" : "per-session",
-      prewarm: provider instanceof PoolProvider ? (d.runner.prewarm ?? 0) : 0,
-      state: this.#state(shared),
-      program: d.program,
-      argCount: d.args.length,
-      envKeys: d.envKeys,
-      urls: { mcp: `${prefix}/mcp`, sse: `${prefix}/sse`, websocket: ws },
-      pids: this.#pids(shared),
-      sessions: this.#sessions(),
-      restarts: shared?.restarts ?? 0,
-    };
-    const reason = this.unavailable ?? shared?.availability();
-    if (typeof reason === "string") status.reason = reason;
-    else if (reason !== undefined && !reason.ok) status.reason = reason.reason;
-    if (d.cwdGiven) status.cwd = d.cwd;
-    if (d.runner.maxSessions !== undefined) {
-      status.maxSessions = d.runner.maxSessions;
-    }
-    const next = shared?.nextAttemptAt;
-    if (next !== undefined) status.nextAttemptAt = new Date(next).toISOString();
-    const exit = shared?.lastExitStatus;
-    if (exit !== undefined) {
-      status.lastExit = {
-        code: exit.code,
-        signal: exit.signal,
-        at: new Date(exit.at).toISOString(),
-      };
-    }
-    const result = shared?.cachedResult;
-    if (result !== undefined) describeServer(status, result);
-    return status;
-  }
-
-  #state(shared: SharedProvider | undefined): ServerStatus["state"] {
-    if (this.#removed !== undefined) return "removed";
-    if (this.disabled) return "disabled";
-    if (this.#failure !== undefined) return "failed";
-    switch (shared?.state) {
-      case undefined:
-      case "ready":
-      case "idle":
-        return "ready";
-      case "starting":
-        return shared.restarts > 0 ? "restarting" : "starting";
-      case "backoff":
-        return "restarting";
-      default:
-        return "failed";
-    }
-  }
-
-  #pids(shared: SharedProvider | undefined): number[] {
-    const pids: number[] = [];
-    if (shared?.pid !== undefined) pids.push(shared.pid);
-    if (this.provider instanceof PoolProvider) {
-      pids.push(...this.provider.idlePids);
-    }
-    for (const [session] of this.scope.entries()) {
-      const pid = session.describe?.().pid;
-      if (typeof pid === "number" && !pids.includes(pid)) pids.push(pid);
-    }
-    return pids;
-  }
-
-  #sessions(): SessionStatus[] {
-    const now = Date.now();
-    return this.scope.entries().map(([session, since]) => {
-      const idle = session.idleSince?.();
-      return {
-        // The handle, never the Mcp-Session-Id, which lets its holder in.
-        id: session.handle ?? session.id,
-        transport: session.transport,
-        ageSeconds: Math.round((now - since) / 1000),
-        idleSeconds: idle === undefined
-          ? undefined
-          : Math.round((now - idle) / 1000),
-        inFlight: 0,
-        queuedBytes: 0,
-        ...session.describe?.(),
-      };
+    return serverStatus({
+      definition: this.definition,
+      provider: this.provider,
+      scope: this.scope,
+      url: base + this.#prefix,
+      removed: this.#removed !== undefined,
+      failed: this.#failure !== undefined,
+      unavailable: this.unavailable,
     });
   }
 
@@ -424,30 +345,4 @@ async function setupProblem(
   const problem = await findInterpreterProblem(program, lookup);
   if (problem !== undefined) return problem.message;
   return { program };
-}
-
-/** Copies the protocol version, serverInfo and capabilities of a result. */
-function describeServer(status: ServerStatus, resultText: string): void {
-  try {
-    const result = JSON.parse(resultText) as {
-      protocolVersion?: unknown;
-      serverInfo?: { name?: unknown; version?: unknown };
-      capabilities?: unknown;
-    };
-    if (typeof result.protocolVersion === "string") {
-      status.protocolVersion = result.protocolVersion;
-    }
-    const info = result.serverInfo;
-    if (info !== undefined && typeof info === "object") {
-      status.serverInfo = {
-        ...(typeof info.name === "string" ? { name: info.name } : {}),
-        ...(typeof info.version === "string" ? { version: info.version } : {}),
-      };
-    }
-    if (typeof result.capabilities === "object" && result.capabilities) {
-      status.capabilities = result.capabilities as Record<string, unknown>;
-    }
-  } catch {
-    // Not JSON: nothing to show.
-  }
 }
