@@ -617,3 +617,40 @@ Deno.test("config file with a token: /status, /metrics and every server need it;
   await stream.body?.cancel();
   assert.ok(!runner.stderr().includes(token), "no token in the log");
 });
+
+Deno.test("config file: a crash-looping shared server restarts on its own while the others serve", async () => {
+  const shared = new URL("./fixtures/shared_fixture.ts", import.meta.url)
+    .pathname;
+  await using config = await configDir({
+    crash: {
+      command: DENO,
+      args: ["run", "-A", shared, "--exit-at-start=3"],
+      runner: { mode: "shared" },
+    },
+    ok: fixture("OK"),
+  });
+  await using runner = await startRunner(["--config", config.file]);
+  let crash: Json = {};
+  for (let i = 0; i < 100; i++) {
+    const status = await (await fetch(`${runner.httpUrl}/status`)).json();
+    crash = (status.servers as Json[])[0]!;
+    if ((crash.restarts as number) >= 2) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.ok((crash.restarts as number) >= 2, JSON.stringify(crash));
+  assert.equal(crash.state, "restarting");
+  assert.equal((crash.lastExit as Json).code, 3);
+  assert.equal(typeof crash.nextAttemptAt, "string");
+  // The other server is not touched.
+  const ok = await openSession(runner, "/servers/ok/mcp");
+  assert.deepEqual(
+    (await callOn(runner, "/servers/ok/mcp", ok, "fixture/argv")).args
+      ?.toString().endsWith("OK"),
+    true,
+  );
+  const ready = await fetch(`${runner.httpUrl}/readyz?server=ok`);
+  assert.equal(ready.status, 200, await ready.text());
+  const all = await fetch(`${runner.httpUrl}/readyz`);
+  assert.equal(all.status, 503);
+  assert.match((await all.json()).reason, /^crash: /);
+});
