@@ -346,6 +346,7 @@ export async function main(args: string[]): Promise<number> {
       console: new ConsoleRoutes({
         backend: registry,
         enabled: config.console,
+        logger: logger("console"),
       }),
     }),
   );

@@ -2,8 +2,9 @@
  * `deno task demo`: the runner serving the pinned
  * `@modelcontextprotocol/server-everything`, started with this same Deno
  * executable so that no `deno` needs to be on PATH (as under
- * `npx -y deno@2.9.6 task demo`). Every argument goes to the runner:
- * `deno task demo --port 9000 --log-level debug`.
+ * `npx -y deno@2.9.6 task demo`), with the web console on (the runner
+ * prints its URL after the "Listening on" line). Every argument goes to the
+ * runner: `deno task demo --port 9000 --log-level debug`.
  *
  * @module
  */
@@ -23,7 +24,10 @@ export const DEMO_SERVER =
  * @returns Arguments for {@linkcode main}.
  */
 export function demoArgs(args: string[], deno: string): string[] {
-  return [...args, "--", deno, "run", "-A", DEMO_SERVER, "stdio"];
+  const console = args.some((arg) => /^--console(=|$)/.test(arg))
+    ? []
+    : ["--console"];
+  return [...console, ...args, "--", deno, "run", "-A", DEMO_SERVER, "stdio"];
 }
 
 if (import.meta.main) {
