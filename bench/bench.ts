@@ -3,11 +3,14 @@
  * pipes and through the runner over WebSocket and over Streamable HTTP
  * (`/mcp`, JSON replies), in one run.
  *
- * Run with `deno task bench` (under a minute) or `deno task bench --quick`
+ * Run with `deno task bench` (a few minutes) or `deno task bench --quick`
  * (smaller counts, a smoke run). Prints a Markdown table on stdout and
  * progress on stderr. `--profile DIR` runs the runner of the load rows with
  * `--cpu-prof` and writes its .cpuprofile into DIR (see profile_top.ts;
  * combine with `--only http` to profile the Streamable HTTP rows alone);
+ * `--rounds N` sets the rounds of the load rows (3, or 1 with `--quick`);
+ * `--compare DIR` also runs the runner of another copy (DIR/main.ts) beside
+ * this one in the same rounds of the WebSocket rows, for before/after ratios;
  * `--only seq,flight,http,big,many,shared,setup,memory` runs some of the rows
  * (`http`: the Streamable HTTP sequential and 64-in-flight rows, with their
  * direct-pipe baseline; `shared`: the many-clients load on one
@@ -21,6 +24,7 @@ import denoConfig from "../deno.json" with { type: "json" };
 import { LineOverflow, LineStream } from "../lib/child/line_stream.ts";
 
 const QUICK = Deno.args.includes("--quick");
+const ROUNDS_ARG = Deno.args.indexOf("--rounds");
 
 /** Counts and limits of one run. */
 const C = QUICK
@@ -32,13 +36,14 @@ const C = QUICK
     window: 64,
     bigWarm: 1,
     bigN: 5,
+    hugeN: 2,
     clients: 16,
     clientWindow: 16,
     perClientWarm: 50,
     perClientN: 200,
     setupWarm: 1,
     setupN: 8,
-    rounds: 1,
+    rounds: ROUNDS_ARG === -1 ? 1 : Number(Deno.args[ROUNDS_ARG + 1]),
     floodMb: 64,
     sendTimeoutMs: 2_000,
     totalMs: 90_000,
@@ -51,13 +56,14 @@ const C = QUICK
     window: 64,
     bigWarm: 3,
     bigN: 30,
+    hugeN: 5,
     clients: 16,
     clientWindow: 16,
     perClientWarm: 200,
     perClientN: 2_000,
     setupWarm: 3,
     setupN: 30,
-    rounds: 3,
+    rounds: ROUNDS_ARG === -1 ? 3 : Number(Deno.args[ROUNDS_ARG + 1]),
     floodMb: 200,
     sendTimeoutMs: 5_000,
     totalMs: 170_000,
@@ -222,7 +228,7 @@ function compileFlags(): string[] {
   );
 }
 
-/** A runner subprocess. */
+/** A server subprocess: the runner, a floor relay or websocketd. */
 interface Runner {
   pid: number;
   url: string;
@@ -233,54 +239,46 @@ interface Runner {
 
 const runners = new Set<Runner>();
 
-async function startRunner(
-  echo: string,
-  extra: string[],
-  denoFlags: string[] = [],
+/**
+ * Starts a server and waits for the line on its stderr (or its stdout) that
+ * `listening` matches (its first group is the port).
+ */
+async function startServer(
+  what: string,
+  command: string,
+  args: string[],
+  listening: RegExp,
+  logsOn: "stderr" | "stdout" = "stderr",
+  cwd = ROOT,
 ): Promise<Runner> {
-  // "Listening on" is logged at info, so the level cannot be above info
-  // without losing the port; info only adds a few lines per session.
-  const process = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...denoFlags,
-      ...compileFlags(),
-      MAIN,
-      "--host",
-      HOST,
-      "--port",
-      "0",
-      "--no-env-file",
-      "--log-level",
-      "info",
-      ...extra,
-      "--",
-      echo,
-    ],
+  const process = new Deno.Command(command, {
+    args,
     env: { NO_COLOR: "1" },
-    cwd: ROOT,
+    cwd,
     stdin: "null",
-    stdout: "null",
-    stderr: "piped",
+    stdout: logsOn === "stdout" ? "piped" : "null",
+    stderr: logsOn === "stderr" ? "piped" : "null",
   }).spawn();
   let text = "";
-  const listening = Promise.withResolvers<number>();
+  const port = Promise.withResolvers<number>();
   let found = false;
   const drained = (async () => {
-    for await (const chunk of process.stderr) {
+    for await (
+      const chunk of logsOn === "stdout" ? process.stdout : process.stderr
+    ) {
       text += decoder.decode(chunk, { stream: true });
       // Looked for until found: the runner logs a line per request at info,
       // and scanning all of it would charge the bench's CPU to the runner.
       if (!found) {
-        const match = /Listening on ws:\/\/[^\s"]*:(\d+)\//.exec(text);
+        const match = listening.exec(text);
         if (match) {
           found = true;
-          listening.resolve(Number(match[1]));
+          port.resolve(Number(match[1]));
         }
       }
       if (text.length > 256 * 1024) text = text.slice(-128 * 1024);
     }
-    listening.reject(new Error(`Runner exited before listening:\n${text}`));
+    port.reject(new Error(`${what} exited before listening:\n${text}`));
   })();
   const seen = new Set<number>();
   let stopping: Promise<void> | undefined;
@@ -294,25 +292,97 @@ async function startRunner(
         for (const pid of childrenOf(process.pid)) seen.add(pid);
         killPid(process.pid, "SIGTERM");
         try {
-          await bounded(process.status, 15_000, "runner stop");
+          await bounded(process.status, 15_000, `${what} stop`);
         } catch {
           killPid(process.pid, "SIGKILL");
           await process.status;
         }
-        await bounded(drained, 5_000, "runner stderr").catch(() => {});
+        await bounded(drained, 5_000, `${what} stderr`).catch(() => {});
         for (const pid of seen) if (alive(pid)) killPid(pid, "SIGKILL");
         runners.delete(runner);
       })(),
   };
   runners.add(runner);
   try {
-    runner.port = await bounded(listening.promise, 30_000, "runner start");
+    runner.port = await bounded(port.promise, 30_000, `${what} start`);
   } catch (error) {
     await runner.stop();
     throw error;
   }
   runner.url = `ws://${HOST}:${runner.port}/`;
   return runner;
+}
+
+async function startRunner(
+  echo: string,
+  extra: string[],
+  denoFlags: string[] = [],
+  root = ROOT,
+): Promise<Runner> {
+  // At info, the default level: the runner as it ships, with its access
+  // line for every request.
+  return await startServer(
+    "Runner",
+    Deno.execPath(),
+    [
+      "run",
+      ...denoFlags,
+      ...compileFlags(),
+      root === ROOT ? MAIN : `${root}/main.ts`,
+      "--host",
+      HOST,
+      "--port",
+      "0",
+      "--no-env-file",
+      "--log-level",
+      "info",
+      ...extra,
+      "--",
+      echo,
+    ],
+    /Listening on ws:\/\/[^\s"]*:(\d+)\//,
+    "stderr",
+    root,
+  );
+}
+
+/** A floor server of bench/ (`floor_relay.ts`, `floor_http.ts`). */
+async function startFloor(file: string, echo: string): Promise<Runner> {
+  return await startServer(file, Deno.execPath(), [
+    "run",
+    "--allow-net",
+    "--allow-run",
+    new URL(`./${file}`, import.meta.url).pathname,
+    "0",
+    echo,
+  ], /Listening on \w+:\/\/[^\s"]*:(\d+)\//);
+}
+
+const WEBSOCKETD = "/usr/bin/websocketd";
+
+/** websocketd on a free port, or undefined when it is not installed. */
+async function startWebsocketd(echo: string): Promise<Runner | undefined> {
+  try {
+    await Deno.stat(WEBSOCKETD);
+  } catch {
+    return undefined;
+  }
+  const probe = Deno.listen({ hostname: HOST, port: 0 });
+  const port = probe.addr.port;
+  probe.close();
+  return await startServer(
+    "websocketd",
+    WEBSOCKETD,
+    [
+      "--port",
+      String(port),
+      "--address",
+      HOST,
+      echo,
+    ],
+    /Starting WebSocket server\s*:\s*ws:\/\/[^\s]*:(\d+)\//,
+    "stdout",
+  );
 }
 
 /** Waits for `/readyz` to answer 200; returns the ms it took. */
@@ -1126,7 +1196,7 @@ function memoryRow(
 
 function table(rows: Row[]): string {
   const lines = [
-    "| row | direct | runner | ratio | target | status |",
+    "| row | baseline | runner | ratio | target | status |",
     "|---|---:|---:|---:|---|---|",
   ];
   for (const r of rows) {
@@ -1191,6 +1261,8 @@ function option(name: string): string | undefined {
 }
 
 const PROFILE_DIR = option("profile");
+/** Another copy of the runner (a directory with main.ts), run side by side. */
+const COMPARE_DIR = option("compare");
 const GROUPS = [
   "seq",
   "flight",
@@ -1221,6 +1293,14 @@ function want(group: Group): boolean {
 class Pair {
   direct: number[] = [];
   runner: number[] = [];
+  /** The floor relay (or the bare HTTP floor), same rounds. */
+  floor: number[] = [];
+  /** websocketd, same rounds. */
+  wsd: number[] = [];
+  /** The runner of `--compare DIR`, same rounds. */
+  other: number[] = [];
+  /** The runner at --log-level warning (no access lines), same rounds. */
+  quiet: number[] = [];
 
   get empty(): boolean {
     return this.direct.length === 0 || this.runner.length === 0;
@@ -1229,7 +1309,11 @@ class Pair {
   rounds(digits: number): string {
     const list = (values: number[]) =>
       values.map((v) => fmt(v, digits)).join(" / ");
-    return `${list(this.direct)} → ${list(this.runner)}`;
+    return `${list(this.direct)} → ${list(this.runner)}` +
+      (this.floor.length > 0 ? `; floor ${list(this.floor)}` : "") +
+      (this.wsd.length > 0 ? `; websocketd ${list(this.wsd)}` : "") +
+      (this.other.length > 0 ? `; --compare ${list(this.other)}` : "") +
+      (this.quiet.length > 0 ? `; warning ${list(this.quiet)}` : "");
   }
 }
 
@@ -1244,6 +1328,37 @@ async function loadRows(echo: string, rows: Row[], notes: string[]) {
       : ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`],
   );
   progress(`runner pid ${runner.pid} on ${runner.url}`);
+  await delay(1000);
+  const loadIdle = memoryOf(runner.pid);
+  const wantWsFloor = ["seq", "flight", "big", "many", "setup"].some((g) =>
+    want(g as Group)
+  );
+  const floor = wantWsFloor
+    ? await startFloor("floor_relay.ts", echo)
+    : undefined;
+  const wsd = wantWsFloor ? await startWebsocketd(echo) : undefined;
+  const wantQuiet = ["seq", "flight", "big", "many"].some((g) =>
+    want(g as Group)
+  );
+  const quiet = wantQuiet
+    ? await startRunner(echo, [
+      "--max-sessions",
+      "64",
+      "--log-level",
+      "warning",
+    ])
+    : undefined;
+  const other = wantWsFloor && COMPARE_DIR !== undefined
+    ? await startRunner(echo, ["--max-sessions", "64"], [], COMPARE_DIR)
+    : undefined;
+  const httpFloor = want("http")
+    ? await startFloor("floor_http.ts", echo)
+    : undefined;
+  if (floor) progress(`floor relay pid ${floor.pid} on ${floor.url}`);
+  if (wsd) progress(`websocketd pid ${wsd.pid} on ${wsd.url}`);
+  if (httpFloor) {
+    progress(`HTTP floor pid ${httpFloor.pid} on ${httpFloor.url}`);
+  }
   const cpu = {
     seq: new CpuMeter(runner.pid),
     flight: new CpuMeter(runner.pid),
@@ -1263,7 +1378,9 @@ async function loadRows(echo: string, rows: Row[], notes: string[]) {
   const httpSeq99 = new Pair();
   const httpFlightRate = new Pair();
   let httpDeleteStatus: number | undefined;
-  let setup: { direct: number[]; runner: number[] } | undefined;
+  let setup:
+    | { direct: number[]; runner: number[]; floor: number[]; wsd: number[] }
+    | undefined;
   // Shared rows: direct = this per-session runner, runner = a shared one.
   const sharedRate = new Pair();
   const sharedCpu = {
@@ -1295,11 +1412,59 @@ async function loadRows(echo: string, rows: Row[], notes: string[]) {
     const http = want("http")
       ? new HttpConn(`http://${HOST}:${runner.port}/mcp`)
       : undefined;
+    const floorWs = wantWs && floor
+      ? await bounded(WsConn.open(floor.url), 10_000, "connect floor")
+      : undefined;
+    const wsdWs = wantWs && wsd
+      ? await bounded(WsConn.open(wsd.url), 10_000, "connect websocketd")
+      : undefined;
+    const quietWs = wantWs && quiet
+      ? await bounded(WsConn.open(quiet.url), 10_000, "connect warning")
+      : undefined;
+    const otherWs = wantWs && other
+      ? await bounded(WsConn.open(other.url), 10_000, "connect --compare")
+      : undefined;
+    const floorHttp = httpFloor
+      ? new HttpConn(`http://${HOST}:${httpFloor.port}/mcp`)
+      : undefined;
     await phase("initialize", 10_000, async () => {
       await initialize(direct);
       if (ws) await initialize(ws);
       if (http) await initialize(http);
+      if (floorWs) await initialize(floorWs);
+      if (wsdWs) await initialize(wsdWs);
+      if (otherWs) await initialize(otherWs);
+      if (quietWs) await initialize(quietWs);
+      if (floorHttp) await initialize(floorHttp);
     });
+    /** Runs `measure` on the floor relay and websocketd into `pair`. */
+    const baselines = async (
+      what: string,
+      pair: Pair,
+      measure: (conn: Conn) => Promise<number>,
+      ms: number,
+    ) => {
+      if (floorWs) {
+        pair.floor.push(
+          await phase(`${what}, floor relay`, ms, () => measure(floorWs)),
+        );
+      }
+      if (wsdWs) {
+        pair.wsd.push(
+          await phase(`${what}, websocketd`, ms, () => measure(wsdWs)),
+        );
+      }
+      if (quietWs) {
+        pair.quiet.push(
+          await phase(`${what}, runner at warning`, ms, () => measure(quietWs)),
+        );
+      }
+      if (otherWs) {
+        pair.other.push(
+          await phase(`${what}, --compare`, ms, () => measure(otherWs)),
+        );
+      }
+    };
     const flight = async (conn: Conn) => {
       await pipelined(conn, C.flightWarm, C.window, pad256);
       const ms = await pipelined(conn, C.flightN, C.window, pad256);
@@ -1326,6 +1491,16 @@ async function loadRows(echo: string, rows: Row[], notes: string[]) {
           seq50.runner.push(percentile(r, 0.5) * 1000);
           seq99.direct.push(d99);
           seq99.runner.push(percentile(r, 0.99) * 1000);
+          await baselines(
+            `256 B sequential ${tag}`,
+            seq50,
+            async (conn) =>
+              percentile(
+                await sequential(conn, C.seqWarm, C.seqN, pad256),
+                0.5,
+              ) * 1000,
+            30_000,
+          );
         }
         if (http) {
           const r = await phase(
@@ -1340,6 +1515,15 @@ async function loadRows(echo: string, rows: Row[], notes: string[]) {
           httpSeq50.runner.push(percentile(r, 0.5) * 1000);
           httpSeq99.direct.push(d99);
           httpSeq99.runner.push(percentile(r, 0.99) * 1000);
+        }
+        if (floorHttp) {
+          const f = await phase(
+            `256 B sequential, HTTP floor ${tag}`,
+            30_000,
+            () => sequential(floorHttp, C.seqWarm, C.seqN, pad256),
+          );
+          httpSeq50.floor.push(percentile(f, 0.5) * 1000);
+          httpSeq99.floor.push(percentile(f, 0.99) * 1000);
         }
       }
       if (want("flight") || want("http")) {
@@ -1357,6 +1541,12 @@ async function loadRows(echo: string, rows: Row[], notes: string[]) {
               () => cpu.flight.measure(() => flight(ws)),
             ),
           );
+          await baselines(
+            `${C.window} in flight ${tag}`,
+            flightRate,
+            flight,
+            40_000,
+          );
         }
         if (http) {
           httpFlightRate.direct.push(d);
@@ -1365,6 +1555,15 @@ async function loadRows(echo: string, rows: Row[], notes: string[]) {
               `${C.window} in flight, runner Streamable HTTP ${tag}`,
               40_000,
               () => cpu.httpFlight.measure(() => flight(http)),
+            ),
+          );
+        }
+        if (floorHttp) {
+          httpFlightRate.floor.push(
+            await phase(
+              `${C.window} in flight, HTTP floor ${tag}`,
+              40_000,
+              () => flight(floorHttp),
             ),
           );
         }
@@ -1387,11 +1586,23 @@ async function loadRows(echo: string, rows: Row[], notes: string[]) {
           ),
           0.5,
         ));
+        await baselines(
+          `1 MiB sequential ${tag}`,
+          big,
+          async (conn) =>
+            percentile(await sequential(conn, C.bigWarm, C.bigN, pad1m), 0.5),
+          40_000,
+        );
       }
     }
     await phase("close", 30_000, async () => {
       await direct.close();
       await ws?.close();
+      await floorWs?.close();
+      await wsdWs?.close();
+      await otherWs?.close();
+      await quietWs?.close();
+      await floorHttp?.close();
       if (http) {
         await http.close();
         httpDeleteStatus = http.deleteStatus;
@@ -1418,6 +1629,42 @@ async function loadRows(echo: string, rows: Row[], notes: string[]) {
           () => many(() => WsConn.open(runner.url), cpu.many),
         ),
       );
+      if (floor) {
+        manyRate.floor.push(
+          await phase(
+            `${C.clients} clients × ${C.clientWindow} in flight, floor relay ${tag}`,
+            60_000,
+            () => many(() => WsConn.open(floor.url)),
+          ),
+        );
+      }
+      if (quiet) {
+        manyRate.quiet.push(
+          await phase(
+            `${C.clients} clients × ${C.clientWindow} in flight, runner at warning ${tag}`,
+            60_000,
+            () => many(() => WsConn.open(quiet.url)),
+          ),
+        );
+      }
+      if (other) {
+        manyRate.other.push(
+          await phase(
+            `${C.clients} clients × ${C.clientWindow} in flight, --compare ${tag}`,
+            60_000,
+            () => many(() => WsConn.open(other.url)),
+          ),
+        );
+      }
+      if (wsd) {
+        manyRate.wsd.push(
+          await phase(
+            `${C.clients} clients × ${C.clientWindow} in flight, websocketd ${tag}`,
+            60_000,
+            () => many(() => WsConn.open(wsd.url)),
+          ),
+        );
+      }
     }
   }
 
@@ -1493,7 +1740,21 @@ async function loadRows(echo: string, rows: Row[], notes: string[]) {
       40_000,
       () => setupTimes(() => WsConn.open(runner.url), C.setupWarm, C.setupN),
     );
-    setup = { direct, runner: ws };
+    const floorSetup = floor
+      ? await phase(
+        "session setup, floor relay",
+        40_000,
+        () => setupTimes(() => WsConn.open(floor.url), C.setupWarm, C.setupN),
+      )
+      : [];
+    const wsdSetup = wsd
+      ? await phase(
+        "session setup, websocketd",
+        40_000,
+        () => setupTimes(() => WsConn.open(wsd.url), C.setupWarm, C.setupN),
+      )
+      : [];
+    setup = { direct, runner: ws, floor: floorSetup, wsd: wsdSetup };
 
     // Cold per-session runner, prewarmed and shared runners: each session
     // starts on a quiet runner (the last session's child gone, or the pool
@@ -1598,6 +1859,11 @@ async function loadRows(echo: string, rows: Row[], notes: string[]) {
   await delay(500);
   const afterLoad = memoryOf(runner.pid);
   await runner.stop();
+  await floor?.stop();
+  await wsd?.stop();
+  await other?.stop();
+  await quiet?.stop();
+  await httpFloor?.stop();
 
   const per = C.rounds > 1 ? `, median of ${C.rounds} rounds` : "";
   const pairRow = (
@@ -1615,12 +1881,75 @@ async function loadRows(echo: string, rows: Row[], notes: string[]) {
       target,
     ));
   };
+  /**
+   * The runner against the floor relay (or HTTP floor) and websocketd, on
+   * the same figure: `better` says which way wins; the floor's target is
+   * `floorRatio` (throughput), websocketd's is 1× (at least as good).
+   */
+  const baselineRows = (
+    name: string,
+    pair: Pair,
+    digits: number,
+    better: "lower" | "higher",
+    floorRatio: number | undefined,
+    floorName = "floor relay",
+  ) => {
+    if (pair.runner.length === 0) return;
+    if (pair.floor.length > 0) {
+      rows.push(compare(
+        `${name}: ${floorName} → runner`,
+        median(pair.floor),
+        median(pair.runner),
+        digits,
+        floorRatio === undefined ? undefined : { better, ratio: floorRatio },
+      ));
+    }
+    if (pair.wsd.length > 0) {
+      rows.push(compare(
+        `${name}: websocketd → runner`,
+        median(pair.wsd),
+        median(pair.runner),
+        digits,
+        { better, ratio: 1 },
+      ));
+    }
+    if (pair.quiet.length > 0) {
+      // The same comparisons for the runner without its access lines.
+      if (pair.floor.length > 0) {
+        rows.push(compare(
+          `${name}: ${floorName} → runner at --log-level warning`,
+          median(pair.floor),
+          median(pair.quiet),
+          digits,
+          floorRatio === undefined ? undefined : { better, ratio: floorRatio },
+        ));
+      }
+      if (pair.wsd.length > 0) {
+        rows.push(compare(
+          `${name}: websocketd → runner at --log-level warning`,
+          median(pair.wsd),
+          median(pair.quiet),
+          digits,
+          { better, ratio: 1 },
+        ));
+      }
+    }
+    if (pair.other.length > 0) {
+      rows.push(compare(
+        `${name}: --compare ${COMPARE_DIR} → runner`,
+        median(pair.other),
+        median(pair.runner),
+        digits,
+      ));
+    }
+  };
   pairRow(
     `256 B sequential round trip p50 (µs, N=${C.seqN}${per})`,
     seq50,
     0,
     { better: "lower", ratio: 3 },
   );
+  baselineRows(`256 B p50 (µs${per})`, seq50, 0, "lower", undefined);
   pairRow(`256 B sequential round trip p99 (µs, N=${C.seqN}${per})`, seq99, 0);
   pairRow(
     `256 B, ${C.window} in flight, 1 connection (req/s, N=${C.flightN}${per})`,
@@ -1628,10 +1957,25 @@ async function loadRows(echo: string, rows: Row[], notes: string[]) {
     0,
     { better: "higher", ratio: 0.5 },
   );
+  baselineRows(
+    `256 B, ${C.window} in flight, 1 connection (req/s${per})`,
+    flightRate,
+    0,
+    "higher",
+    0.95,
+  );
   pairRow(
     `256 B sequential round trip p50, Streamable HTTP, JSON reply (µs, N=${C.seqN}${per})`,
     httpSeq50,
     0,
+  );
+  baselineRows(
+    `Streamable HTTP 256 B p50 (µs${per})`,
+    httpSeq50,
+    0,
+    "lower",
+    undefined,
+    "HTTP floor",
   );
   pairRow(
     `256 B sequential round trip p99, Streamable HTTP, JSON reply (µs, N=${C.seqN}${per})`,
@@ -1643,10 +1987,19 @@ async function loadRows(echo: string, rows: Row[], notes: string[]) {
     httpFlightRate,
     0,
   );
+  baselineRows(
+    `Streamable HTTP 256 B, ${C.window} in flight (req/s${per})`,
+    httpFlightRate,
+    0,
+    "higher",
+    undefined,
+    "HTTP floor",
+  );
   pairRow(`1 MiB round trip p50 (ms, N=${C.bigN}${per})`, big, 2, {
     better: "lower",
     ratio: 1.5,
   });
+  baselineRows(`1 MiB p50 (ms${per})`, big, 2, "lower", undefined);
   pairRow(
     `256 B, ${C.clients} clients × ${C.clientWindow} in flight (req/s total, N=${
       C.clients * C.perClientN
@@ -1654,6 +2007,13 @@ async function loadRows(echo: string, rows: Row[], notes: string[]) {
     manyRate,
     0,
     { better: "higher", ratio: 0.5 },
+  );
+  baselineRows(
+    `256 B, ${C.clients} clients × ${C.clientWindow} in flight (req/s${per})`,
+    manyRate,
+    0,
+    "higher",
+    0.95,
   );
   pairRow(
     `256 B, ${C.clients} clients × ${C.clientWindow} in flight on one shared child vs one child each (req/s total, N=${
@@ -1670,6 +2030,19 @@ async function loadRows(echo: string, rows: Row[], notes: string[]) {
       percentile(setup.runner, 0.5),
       2,
     ));
+    const setupPair = new Pair();
+    setupPair.runner.push(percentile(setup.runner, 0.5));
+    if (setup.floor.length > 0) {
+      setupPair.floor.push(percentile(setup.floor, 0.5));
+    }
+    if (setup.wsd.length > 0) setupPair.wsd.push(percentile(setup.wsd, 0.5));
+    baselineRows(
+      `session setup p50, connect → initialize answered (ms, N=${C.setupN})`,
+      setupPair,
+      2,
+      "lower",
+      undefined,
+    );
   }
   if (setupMore) {
     rows.push(compare(
@@ -1685,13 +2058,18 @@ async function loadRows(echo: string, rows: Row[], notes: string[]) {
       2,
     ));
   }
-  rows.push(memoryRow(
-    "runner RSS after the rows above, idle (MiB)",
-    `${fmt(afterLoad.rss / MIB, 1)} (peak ${fmt(afterLoad.hwm / MIB, 1)})`,
-    afterLoad.rss,
-    undefined,
-    false,
-  ));
+  rows.push({
+    ...compare(
+      "runner RSS after the rows above, idle, vs the same runner before them (MiB)",
+      loadIdle.rss / MIB,
+      afterLoad.rss / MIB,
+      1,
+      { better: "lower", ratio: 1.5 },
+    ),
+    runner: `${fmt(afterLoad.rss / MIB, 1)} (peak ${
+      fmt(afterLoad.hwm / MIB, 1)
+    })`,
+  });
   const parts: string[] = [];
   if (!seq50.empty) parts.push(`256 B p50 µs ${seq50.rounds(0)}`);
   if (!flightRate.empty) {
@@ -1749,6 +2127,36 @@ async function loadRows(echo: string, rows: Row[], notes: string[]) {
         `per-session runner ${counts(perSessionChildren)}. CPU on the ` +
         `per-session side: ${sharedCpu.perSession.summary()}; on the ` +
         `shared side: ${sharedCpu.shared?.summary() ?? "—"}.`,
+    );
+  }
+  if (wantWsFloor) {
+    notes.push(
+      `Floor rows: the same figure, in the same round, on ` +
+        `bench/floor_relay.ts (a minimal Deno relay: Deno.serve + ` +
+        `Deno.upgradeWebSocket, one echo child per connection spawned with ` +
+        `Deno.Command, the frames of one microtask in one stdin write, ` +
+        `stdout lines split with indexOf, no checks, limits or logs) and ` +
+        (wsd
+          ? `websocketd (${WEBSOCKETD} --port P --address ${HOST} ` +
+            `bench/.build/echo, one child per connection, its default ` +
+            `access log)`
+          : `websocketd (**not run**: ${WEBSOCKETD} is not installed)`) +
+        `, each its own process; ratio is runner/baseline. Targets: at ` +
+        `least websocketd on every figure (≤ 1× on times, ≥ 1× on ` +
+        `throughput) and ≥ 0.95× the floor relay's throughput.` +
+        (quiet
+          ? ` "Runner at --log-level warning": a second runner, the same ` +
+            `but without its access line per request, in the same rounds.`
+          : ""),
+    );
+  }
+  if (httpFloor) {
+    notes.push(
+      `HTTP floor rows: bench/floor_http.ts, a bare Deno.serve that writes ` +
+        `each POST body as a line to one echo child and answers with the ` +
+        `child's next line (a body without "id" gets 202 at once), no ` +
+        `session, JSON or size checks; the same HTTP client as the runner's ` +
+        `Streamable HTTP rows.`,
     );
   }
   if (setupMore) {
@@ -1817,7 +2225,7 @@ async function memoryRows(echo: string, rows: Row[], notes: string[]) {
     "runner RSS, idle (fresh runner, MiB)",
     `${fmt(idle.rss / MIB, 1)} (peak ${fmt(idle.hwm / MIB, 1)})`,
     idle.hwm,
-    60,
+    50,
     false,
   ));
   const flood = await phase(
@@ -1848,6 +2256,73 @@ async function memoryRows(echo: string, rows: Row[], notes: string[]) {
     } MiB.`,
   );
   await runner.stop();
+
+  // 8 MiB messages echoed, on a fresh runner and a fresh floor relay.
+  const hugeMib = 8;
+  const limit = 2 * hugeMib * MIB;
+  const huge = await startRunner(echo, ["--max-message-bytes", String(limit)]);
+  const hugeFloor = await startFloor("floor_relay.ts", echo);
+  let result: { runner: HugeResult; floor: HugeResult };
+  try {
+    result = {
+      runner: await phase(
+        `${hugeMib} MiB messages, runner`,
+        60_000,
+        () => hugeEchoes(huge, hugeMib),
+      ),
+      floor: await phase(
+        `${hugeMib} MiB messages, floor relay`,
+        60_000,
+        () => hugeEchoes(hugeFloor, hugeMib),
+      ),
+    };
+  } finally {
+    await huge.stop();
+    await hugeFloor.stop();
+  }
+  rows.push({
+    ...memoryRow(
+      `runner peak RSS, ${hugeMib} MiB messages echoed, N=${C.hugeN} (MiB; baseline: the floor relay's)`,
+      `${fmt(result.runner.hwm / MIB, 1)} (idle ${
+        fmt(result.runner.idle / MIB, 1)
+      })`,
+      result.runner.hwm,
+      150,
+      false,
+    ),
+    direct: `${fmt(result.floor.hwm / MIB, 1)} (idle ${
+      fmt(result.floor.idle / MIB, 1)
+    })`,
+    ratio: `${fmt(result.runner.hwm / result.floor.hwm, 2)}×`,
+  });
+  notes.push(
+    `${hugeMib} MiB row: a fresh runner with --max-message-bytes ${limit} ` +
+      `and a fresh floor relay, ${C.hugeN} sequential ${hugeMib} MiB echo ` +
+      `requests on one connection after initialize; peak is VmHWM. Round ` +
+      `trip p50: runner ${fmt(result.runner.p50, 1)} ms, floor relay ${
+        fmt(result.floor.p50, 1)
+      } ms.`,
+  );
+}
+
+interface HugeResult {
+  idle: number;
+  hwm: number;
+  p50: number;
+}
+
+/** Echoes `C.hugeN` messages of `mib` MiB through a server. */
+async function hugeEchoes(server: Runner, mib: number): Promise<HugeResult> {
+  await delay(1000);
+  const idle = memoryOf(server.pid).rss;
+  const conn = await bounded(WsConn.open(server.url), 10_000, "connect");
+  try {
+    await initialize(conn);
+    const times = await sequential(conn, 0, C.hugeN, padFor(mib * MIB));
+    return { idle, hwm: memoryOf(server.pid).hwm, p50: percentile(times, 0.5) };
+  } finally {
+    await conn.close();
+  }
 }
 
 async function run(): Promise<string> {
@@ -1864,9 +2339,10 @@ async function run(): Promise<string> {
     } run. Direct: Deno.Command pipes to bench/.build/echo. Runner: main.ts ` +
       `with ${compileFlags().join(" ")}, over the built-in WebSocket (or ` +
       `fetch, for the Streamable HTTP rows) on ` +
-      `${HOST}, --log-level info (its "Listening on" line, which gives ` +
-      `the port, is logged at info; info adds only a few lines per ` +
-      `session). Ratio is runner/direct.`,
+      `${HOST}, at --log-level info, the default (a line per session and ` +
+      `one per request, to stderr, which the bench reads). Ratio is ` +
+      `runner/baseline; the baseline is direct pipes unless the row names ` +
+      `another.`,
   );
   return `${table(rows)}\n\n${notes.map((n) => `- ${n}`).join("\n")}\n`;
 }

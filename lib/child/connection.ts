@@ -12,7 +12,7 @@ import type { Logger } from "../observe/log.ts";
 import type { Metrics } from "../observe/metrics.ts";
 import { checkChildLine, type CheckedMessage } from "../jsonrpc/message.ts";
 import { idsAtEdges } from "../jsonrpc/json_scan.ts";
-import { LineOverflow, LineSplitter } from "./line_stream.ts";
+import { LineOverflow, LineSplitter, ReusingReader } from "./line_stream.ts";
 import { McpChild, type StopResult } from "./process.ts";
 import { PipeDeadline } from "./pipe_deadline.ts";
 import type { ChildSpec } from "./spec.ts";
@@ -182,16 +182,23 @@ export class ChildConnection {
    * @returns The bytes written.
    */
   write(line: string): number {
-    const bytes = encoder.encode(line + "\n");
     if (this.#debug) {
       this.#log.debug("{label} <- {message}", {
         label: this.#label,
         message: line,
       });
     }
-    // Handled inside McpChild: a failure reaches #writeFailed.
+    // Handled inside McpChild: a failure reaches #writeFailed. A long line
+    // is not joined with its line break first: that would copy it once more.
+    if (line.length < LONG_LINE) {
+      const bytes = encoder.encode(line + "\n");
+      void this.child.write(bytes);
+      return bytes.length;
+    }
+    const bytes = encoder.encode(line);
     void this.child.write(bytes);
-    return bytes.length;
+    void this.child.write(NEWLINE);
+    return bytes.length + 1;
   }
 
   /**
@@ -243,7 +250,7 @@ export class ChildConnection {
     });
     const lines: (Uint8Array | LineOverflow)[] = [];
     const collect = (line: Uint8Array | LineOverflow) => lines.push(line);
-    const reader = child.stdout.getReader();
+    const reader = new ReusingReader(child.stdout);
     const pipes = new PipeDeadline(reader);
     // A leader that exits while a grandchild keeps stdout open would hide
     // the exit: stop what is left of the group, and stop reading a pipe a
@@ -261,6 +268,9 @@ export class ChildConnection {
         const { value, done } = await pipes.read();
         if (done) splitter.end(collect);
         else splitter.push(value, collect);
+        // The lines below are handled before the next read; a line begun in
+        // this chunk keeps it.
+        if (!done && !splitter.holdsInput) reader.reuse(value);
         for (const line of lines) {
           if (this.#stopping) break; // keep draining so the child never blocks
           const wait = this.#handle(line, decoder, sink);
@@ -346,6 +356,9 @@ export class ChildConnection {
 }
 
 const encoder = new TextEncoder();
+const NEWLINE = new Uint8Array([0x0a]);
+/** Lines at least this long (UTF-16 units) get their line break apart. */
+const LONG_LINE = 64 * 1024;
 
 /** Where a stopping connection's remaining lines go. */
 const DISCARD: ConnectionSink = {

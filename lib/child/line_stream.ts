@@ -107,6 +107,14 @@ export class LineSplitter {
   }
 
   /**
+   * Whether the splitter still holds bytes of a chunk it was given (the
+   * start of a line): that chunk's memory must not be reused yet.
+   */
+  get holdsInput(): boolean {
+    return this.#pieces.length > 0;
+  }
+
+  /**
    * Ends the input: emits a last line that had no line break.
    *
    * @param emit Receives the line, if any.
@@ -226,5 +234,62 @@ export class LineStream
         splitter.push(chunk, (line) => controller.enqueue(line)),
       flush: (controller) => splitter.end((line) => controller.enqueue(line)),
     });
+  }
+}
+
+/** Bytes asked for by each read of a child's stdout. */
+const READ_BYTES = 64 * 1024;
+
+/**
+ * Reads a byte stream into one buffer again and again (a "byob" reader)
+ * rather than into a new buffer for every read, when the caller says the
+ * last chunk is no longer used.
+ */
+export class ReusingReader implements ReadableStreamDefaultReader<Uint8Array> {
+  #reader: ReadableStreamBYOBReader;
+  #buffer: ArrayBuffer | undefined;
+
+  /** @param stream A byte stream (a child's stdout). */
+  constructor(stream: ReadableStream<Uint8Array>) {
+    this.#reader = stream.getReader({ mode: "byob" });
+  }
+
+  /** Resolves when the stream closes. */
+  get closed(): Promise<undefined> {
+    return this.#reader.closed.then(() => undefined);
+  }
+
+  /** Lets the next read fill the memory of `chunk` (which is then gone). */
+  reuse(chunk: Uint8Array): void {
+    this.#buffer = chunk.buffer as ArrayBuffer;
+  }
+
+  /**
+   * Reads the next chunk, into the memory given back by {@linkcode reuse}
+   * if any, else into a new buffer.
+   *
+   * @returns The chunk, or done.
+   */
+  async read(): Promise<ReadableStreamReadResult<Uint8Array>> {
+    const buffer = this.#buffer ?? new ArrayBuffer(READ_BYTES);
+    this.#buffer = undefined;
+    const { value, done } = await this.#reader.read(new Uint8Array(buffer));
+    if (done || value === undefined) return { done: true };
+    return { done: false, value };
+  }
+
+  /**
+   * Cancels the stream.
+   *
+   * @param reason Why.
+   * @returns Resolves once cancelled.
+   */
+  cancel(reason?: unknown): Promise<void> {
+    return this.#reader.cancel(reason);
+  }
+
+  /** Releases the stream. */
+  releaseLock(): void {
+    this.#reader.releaseLock();
   }
 }

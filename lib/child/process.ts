@@ -8,7 +8,7 @@
 
 import type { Logger } from "../observe/log.ts";
 import { setImmediate } from "node:timers";
-import { concat } from "../util/bytes.ts";
+import { coalesce } from "../util/bytes.ts";
 import { delay } from "../util/delay.ts";
 import { LineOverflow, LineStream } from "./line_stream.ts";
 import type { OrphanGuard } from "./orphan_guard.ts";
@@ -188,7 +188,8 @@ export class McpChild {
 
   /**
    * Writes queued lines, coalescing whatever arrived during the previous
-   * write into one pipe write: one system call for many small messages.
+   * write into one pipe write: one system call for many small messages. A
+   * long piece is written as it is rather than copied into the rest.
    */
   async #flush(): Promise<void> {
     while (this.#batch.length > 0) {
@@ -198,9 +199,10 @@ export class McpChild {
       this.#batchDone = undefined;
       let length = 0;
       for (const part of parts) length += part.length;
-      const bytes = concat(parts, length);
       try {
-        await this.#writer.write(bytes);
+        for (const bytes of coalesce(parts, length)) {
+          await this.#writer.write(bytes);
+        }
         done.resolve();
       } catch (error) {
         done.reject(error);

@@ -5,8 +5,28 @@
  * @module
  */
 
+import type { LogRecord } from "@logtape/logtape";
 import type { Logger } from "../observe/log.ts";
 import type { ChannelOptions } from "./channel.ts";
+
+/** The template of a request's line (its placeholders are its properties). */
+const REQUEST_TEMPLATE =
+  "Request: session={session} transport={transport} method={method} name={name} duration_ms={duration} outcome={outcome}";
+
+/**
+ * Most request lines held back before they are written: past it, they are
+ * written at once.
+ */
+const MAX_HELD_LINES = 1024;
+
+/** One request line, not written yet. */
+interface HeldLine {
+  method: string;
+  name: string;
+  duration: number;
+  outcome: string;
+  timestamp: number;
+}
 
 /** Access lines for one session. */
 export class RequestLog {
@@ -14,6 +34,8 @@ export class RequestLog {
   #log: Logger;
   #enabled: boolean;
   #startedAt = Date.now();
+  #held: HeldLine[] = [];
+  #flush = () => this.#write();
   /** Messages from the client forwarded. */
   in = 0;
   /** Messages to the client delivered. */
@@ -26,7 +48,11 @@ export class RequestLog {
     this.#enabled = options.logger.isEnabledFor("info");
   }
 
-  /** One line per request. */
+  /**
+   * One line per request. The line is written after the task that calls
+   * this (in a microtask, with the time of the call): a response goes to
+   * its client before its line is formatted.
+   */
   request(
     method: string,
     name: string | undefined,
@@ -34,21 +60,65 @@ export class RequestLog {
     outcome: string,
   ): void {
     if (!this.#enabled) return;
-    this.#log.info(
-      "Request: session={session} transport={transport} method={method} name={name} duration_ms={duration} outcome={outcome}",
-      {
-        session: this.#options.session,
-        transport: this.#options.transport,
-        method,
-        name: name ?? "",
-        duration: Math.round(ms * 1000) / 1000,
-        outcome,
-      },
-    );
+    const held = this.#held;
+    held.push({
+      method,
+      name: name ?? "",
+      duration: Math.round(ms * 1000) / 1000,
+      outcome,
+      timestamp: Date.now(),
+    });
+    if (held.length === 1) queueMicrotask(this.#flush);
+    else if (held.length >= MAX_HELD_LINES) this.#write();
   }
 
-  /** The line for the session's end. */
+  /** Writes the request lines held back, in order. */
+  #write(): void {
+    const held = this.#held;
+    if (held.length === 0) return;
+    this.#held = [];
+    const { session, transport } = this.#options;
+    const category = this.#log.category;
+    for (const line of held) {
+      // The record LogTape would make of REQUEST_TEMPLATE, made directly:
+      // the template is not parsed again for every request, and a record
+      // that names its category is not copied once more on its way.
+      const record: LogRecord = {
+        category,
+        level: "info",
+        timestamp: line.timestamp,
+        rawMessage: REQUEST_TEMPLATE,
+        message: [
+          "Request: session=",
+          session,
+          " transport=",
+          transport,
+          " method=",
+          line.method,
+          " name=",
+          line.name,
+          " duration_ms=",
+          line.duration,
+          " outcome=",
+          line.outcome,
+          "",
+        ],
+        properties: {
+          session,
+          transport,
+          method: line.method,
+          name: line.name,
+          duration: line.duration,
+          outcome: line.outcome,
+        },
+      };
+      this.#log.emit(record);
+    }
+  }
+
+  /** The line for the session's end (after every request line). */
   ended(reason: string): void {
+    this.#write();
     this.#log.info(
       "Access: session={session} transport={transport} remote={remote} duration_ms={duration} messages_in={in} messages_out={out} ended={reason}",
       {

@@ -14,6 +14,7 @@ import type {
 } from "../../session/channel.ts";
 import type { Metrics } from "../../observe/metrics.ts";
 import { checkFrame } from "../../jsonrpc/message.ts";
+import { utf8Length } from "../../util/bytes.ts";
 import { ClientFacts } from "../../session/client_facts.ts";
 import type { SessionDetails } from "../../session/session_set.ts";
 
@@ -219,10 +220,11 @@ export class WebSocketSession {
       return;
     }
     const max = this.#options.maxMessageBytes;
-    // UTF-16 length <= UTF-8 length <= 3 x UTF-16 length: encode only when in doubt.
+    // UTF-16 length <= UTF-8 length <= 3 x UTF-16 length: count the bytes
+    // only when in doubt (without encoding the frame once more).
     if (
       data.length > max ||
-      (data.length * 3 > max && encoder.encode(data).length > max)
+      (data.length * 3 > max && utf8Length(data) > max)
     ) {
       this.#options.metrics?.refused("size");
       this.#fail(
