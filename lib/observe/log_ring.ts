@@ -8,6 +8,9 @@
  */
 
 import type { LogFeed, LogLine } from "./log_feed.ts";
+import { utf8Length } from "../util/bytes.ts";
+
+export { utf8Length } from "../util/bytes.ts";
 
 /** Most lines a ring keeps. */
 export const LOG_RING_LINES = 2000;
@@ -60,29 +63,6 @@ const CONTROLS = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/g;
  */
 export function cleanLine(line: string): string {
   return line.replace(ANSI, "").replace(CONTROLS, "");
-}
-
-/**
- * The UTF-8 size of a string, without encoding it.
- *
- * @param text Any string (lone surrogates count as the 3 bytes of U+FFFD).
- * @returns Its size in bytes.
- */
-export function utf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    if (unit < 0x80) bytes += 1;
-    else if (unit < 0x800) bytes += 2;
-    else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        bytes += 4;
-        i++;
-      } else bytes += 3;
-    } else bytes += 3;
-  }
-  return bytes;
 }
 
 /** Cuts `text` to at most `max` UTF-8 bytes, never inside a character. */
