@@ -59,7 +59,7 @@ export interface LoggingOptions {
 export function configureLogging(options: LoggingOptions): void {
   const write = options.write ?? batchedStderr;
   const formatter = options.format === "json" ? jsonLine : getTextFormatter({
-    timestamp: "date-time-tz",
+    timestamp: memoizedStamp(),
     value: (value) =>
       typeof value === "string"
         ? value
@@ -74,6 +74,9 @@ export function configureLogging(options: LoggingOptions): void {
     },
   });
   const sink: Sink = (record: LogRecord) => write(formatter(record));
+  // The sink formats each record at once and keeps nothing of it, so
+  // LogTape need not copy a record's properties before handing it over.
+  Object.defineProperty(sink, IMMEDIATE_SINK, { value: true });
   configureSync({
     reset: true,
     sinks: { stderr: sink },
@@ -91,6 +94,40 @@ export function configureLogging(options: LoggingOptions): void {
     ],
   });
 }
+
+/**
+ * LogTape's `date-time-tz` timestamp, formatted once per millisecond: a busy
+ * runner writes many lines in the same one.
+ */
+function memoizedStamp(): (timestamp: number) => string {
+  const stampOnly = getTextFormatter({
+    timestamp: "date-time-tz",
+    format: ({ timestamp }) => timestamp ?? "",
+    lineEnding: "lf",
+  });
+  let last = Number.NaN;
+  let text = "";
+  return (timestamp) => {
+    if (timestamp !== last) {
+      last = timestamp;
+      text = stampOnly({
+        category: [],
+        level: "info",
+        message: [],
+        rawMessage: "",
+        timestamp,
+        properties: {},
+      }).trimEnd();
+    }
+    return text;
+  };
+}
+
+/**
+ * LogTape's mark of a sink that uses a record before it returns (what its
+ * `markSinkAsImmediate` sets; a registered symbol).
+ */
+const IMMEDIATE_SINK = Symbol.for("LogTape.sinkSnapshotPolicy.immediate");
 
 /** Removes the logging configuration (used by tests). */
 export function resetLogging(): void {
