@@ -654,3 +654,54 @@ Deno.test("config file: a crash-looping shared server restarts on its own while 
   assert.equal(all.status, 503);
   assert.match((await all.json()).reason, /^crash: /);
 });
+
+Deno.test("config file: an MCP 2026-07-28 request at /servers/NAME/mcp reaches NAME (server/discover and tools/call)", async () => {
+  const shared = new URL("./fixtures/shared_fixture.ts", import.meta.url)
+    .pathname;
+  await using config = await configDir({
+    a: fixture("A"),
+    b: { command: DENO, args: ["run", "-A", shared] },
+  });
+  await using runner = await startRunner(["--config", config.file]);
+  const modern = (method: string, params: Json = {}) =>
+    fetch(`${runner.httpUrl}/servers/b/mcp`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        "mcp-protocol-version": "2026-07-28",
+        "mcp-method": method,
+        ...(typeof params.name === "string" ? { "mcp-name": params.name } : {}),
+      },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: "m1",
+        method,
+        params: {
+          ...params,
+          _meta: {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {},
+            "io.modelcontextprotocol/clientInfo": { name: "m", version: "1" },
+          },
+        },
+      }),
+    });
+  const discover = await modern("server/discover");
+  const body = await discover.json();
+  assert.equal(discover.status, 200, JSON.stringify(body));
+  assert.equal(body.id, "m1");
+  assert.deepEqual(body.result.supportedVersions, ["2026-07-28"]);
+  assert.equal(
+    body.result._meta["io.modelcontextprotocol/serverInfo"].name,
+    "shared-fixture",
+    "b's server, not a's",
+  );
+  const called = await modern("tools/call", {
+    name: "echo",
+    arguments: { text: "to b" },
+  });
+  const answer = await called.json();
+  assert.equal(called.status, 200, JSON.stringify(answer));
+  assert.equal(answer.result.content[0].text, "to b");
+});
