@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import { coalesce, concat, utf8Length } from "../lib/util/bytes.ts";
+import { equalInConstantTime, sha256 } from "../lib/util/sha256.ts";
 import {
   LineOverflow,
   LineSplitter,
@@ -120,4 +121,32 @@ Deno.test("ReusingReader with LineSplitter.holdsInput gives the same lines as fr
   const expected = lines.map((l, i) => i === 123 ? "overflow:300000" : l);
   assert.deepEqual(seen, expected);
   assert.ok(reused > 0, "the buffer was reused");
+});
+
+Deno.test("sha256 matches known digests; equalInConstantTime compares bytes", () => {
+  const hex = (bytes: Uint8Array) =>
+    [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  // FIPS 180-2 test vectors, and lengths around the padding boundary.
+  assert.equal(
+    hex(sha256("")),
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+  );
+  assert.equal(
+    hex(sha256("abc")),
+    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+  );
+  assert.equal(
+    hex(sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
+    "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
+  );
+  assert.equal(
+    hex(sha256("a".repeat(1000))),
+    "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3",
+  );
+  assert.equal(equalInConstantTime(sha256("x"), sha256("x")), true);
+  assert.equal(equalInConstantTime(sha256("x"), sha256("y")), false);
+  assert.equal(
+    equalInConstantTime(new Uint8Array(2), new Uint8Array(3)),
+    false,
+  );
 });

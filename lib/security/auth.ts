@@ -5,7 +5,7 @@
  * @module
  */
 
-import { timingSafeEqual } from "node:crypto";
+import { equalInConstantTime } from "../util/sha256.ts";
 import { httpError } from "../http/io.ts";
 
 /**
@@ -70,7 +70,7 @@ export class TokenAuth {
     const presented = await digest(candidate);
     let ok = false;
     for (const expected of digests) {
-      ok = timingSafeEqual(expected, presented) || ok;
+      ok = equalInConstantTime(expected, presented) || ok;
     }
     return ok;
   }
@@ -129,7 +129,7 @@ export class TokenAuth {
       const presented = await digest(candidate);
       let index = -1;
       for (const [i, expected] of digests.entries()) {
-        if (timingSafeEqual(expected, presented) && index === -1) index = i;
+        if (equalInConstantTime(expected, presented) && index === -1) index = i;
       }
       if (index !== -1) return `token-${index}`;
     }

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
+import { sha256 } from "../util/sha256.ts";
 
 /**
  * Creates a session id: 24 random bytes (192 bits) as 32 base64url
@@ -31,5 +31,8 @@ export function newSessionId(): string {
  * @returns The handle.
  */
 export function sessionHandle(id: string): string {
-  return "h-" + createHash("sha256").update(id).digest("hex").slice(0, 8);
+  const digest = sha256(id);
+  let hex = "";
+  for (let i = 0; i < 4; i++) hex += digest[i]!.toString(16).padStart(2, "0");
+  return "h-" + hex;
 }
