@@ -543,11 +543,13 @@ Deno.test("config file: per-server runner options (mode, maxSessions, prewarm) a
     }),
   );
   await using runner = await startRunner(["--config", config.file]);
-  const first = await openSession(runner, "/servers/s/mcp");
+  // A WebSocket session is never idle: it is not ended to make room.
+  await using first = await TestClient.connect(`${runner.wsUrl}servers/s`);
+  await first.request(0, "initialize", initializeRequest().params);
   assert.equal(
-    (await callOn(runner, "/servers/s/mcp", first, "fixture/argv")).args
-      ?.toString().endsWith("S"),
-    true,
+    ((await first.request(1, "fixture/argv")).result as { args: string[] })
+      .args.at(-1),
+    "S",
   );
   const [full, fullBody] = await statusOf(
     await postTo(runner, "/servers/s/mcp", initializeRequest()),
@@ -601,6 +603,23 @@ Deno.test("config file with a token: /status, /metrics and every server need it;
     assert.equal(response.status, 401, path);
     await response.body?.cancel();
   }
+  // /readyz needs no token, but says why only to callers with one.
+  await using broken = await configDir({
+    x: { command: "no-such-program-77" },
+  });
+  await using other = await startRunner(["--config", broken.file], {
+    env: { AUTH_TOKEN: token },
+  });
+  const anonymous = await fetch(`${other.httpUrl}/readyz`);
+  assert.equal(anonymous.status, 503);
+  const anonymousText = await anonymous.text();
+  assert.ok(!anonymousText.includes("no-such-program-77"), anonymousText);
+  assert.ok(!anonymousText.includes('"x"'), anonymousText);
+  const known = await fetch(`${other.httpUrl}/readyz`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  assert.equal(known.status, 503);
+  assert.match(await known.text(), /no-such-program-77/);
   const denied = await postTo(runner, "/servers/a/mcp", initializeRequest());
   assert.equal(denied.status, 401);
   await denied.body?.cancel();
@@ -704,4 +723,91 @@ Deno.test("config file: an MCP 2026-07-28 request at /servers/NAME/mcp reaches N
   const answer = await called.json();
   assert.equal(called.status, 200, JSON.stringify(answer));
   assert.equal(answer.result.content[0].text, "to b");
+});
+
+Deno.test("config file reload: a root-path session keeps its server when the default changes; a server whose program was missing is set up again; /status shows removed servers while they end", async () => {
+  await using config = await configDir({ a: fixture("A1") });
+  const tool = `${config.dir}/bin/tool`;
+  await using runner = await startRunner([
+    "--config",
+    config.file,
+    "--reload-grace-seconds",
+    "30",
+  ]);
+  const argv = async (path: string, session: string) =>
+    ((await callOn(runner, path, session, "fixture/argv")).args as string[])
+      .at(-1);
+  // a is the only server, so also the default at /mcp.
+  const root = await openSession(runner, "/mcp");
+  assert.equal(await argv("/mcp", root), "A1");
+  await writeConfig(config.file, {
+    a: fixture("A2"),
+    b: { command: tool, args: [...FIXTURE_ARGS, "B"] },
+    c: fixture("C"),
+  });
+  const reloads = () =>
+    runner.stderr().match(/Reloaded the config file/g)?.length ?? 0;
+  runner.process.kill("SIGHUP");
+  assert.ok(await waitFor(() => reloads() === 1, 10_000), runner.stderr());
+  // Three servers now: no default; the live root session still reaches its
+  // child, new root sessions are refused.
+  assert.equal(await argv("/mcp", root), "A1");
+  const [noDefault] = await statusOf(
+    await postTo(runner, "/mcp", initializeRequest()),
+  );
+  assert.equal(noDefault, 404);
+  const [missing] = await statusOf(
+    await postTo(runner, "/servers/b/mcp", initializeRequest()),
+  );
+  assert.equal(missing, 503);
+  // The program appears; the same file, reloaded, serves b.
+  await Deno.mkdir(`${config.dir}/bin`);
+  await Deno.writeTextFile(tool, `#!/bin/sh\nexec "${DENO}" "$@"\n`);
+  await Deno.chmod(tool, 0o755);
+  runner.process.kill("SIGHUP");
+  assert.ok(await waitFor(() => reloads() === 2, 10_000), runner.stderr());
+  const b = await openSession(runner, "/servers/b/mcp");
+  assert.equal(await argv("/servers/b/mcp", b), "B");
+  // Removing c: /status shows it removed, with its live session.
+  const c = await openSession(runner, "/servers/c/mcp");
+  await writeConfig(config.file, {
+    a: fixture("A2"),
+    b: { command: tool, args: [...FIXTURE_ARGS, "B"] },
+  });
+  runner.process.kill("SIGHUP");
+  assert.ok(await waitFor(() => reloads() === 3, 10_000), runner.stderr());
+  const status = await (await fetch(`${runner.httpUrl}/status`)).json();
+  const byName = Object.fromEntries(
+    (status.servers as Json[]).map((s) => [s.name, s]),
+  );
+  assert.equal(byName.c.state, "removed");
+  assert.equal((byName.c.sessions as Json[]).length, 1);
+  // a's replaced mount still holds the root session: it shows under a.
+  assert.equal((byName.a.sessions as Json[]).length, 1);
+  assert.equal(await argv("/servers/c/mcp", c), "C", "c's session goes on");
+  const metrics = await (await fetch(`${runner.httpUrl}/metrics`)).text();
+  const rows = metrics.split("\n").filter((line) =>
+    line.startsWith('mcp_runner_sessions_total{server="a",')
+  );
+  assert.equal(rows.length, 1, "one row per server and transport");
+});
+
+Deno.test("config file: runner.maxSessions ends the server's least recently active idle session to admit a new one", async () => {
+  await using config = await configDir({
+    s: fixture("S", { runner: { maxSessions: 1 } }),
+  });
+  await using runner = await startRunner(["--config", config.file]);
+  const first = await openSession(runner, "/servers/s/mcp");
+  const second = await openSession(runner, "/servers/s/mcp");
+  assert.notEqual(first, second);
+  assert.match(runner.stderr(), /sessions are at runner\.maxSessions of s/);
+  const [gone] = await statusOf(
+    await postTo(runner, "/servers/s/mcp", request(1, "ping"), first),
+  );
+  assert.equal(gone, 404);
+  assert.equal(
+    (await callOn(runner, "/servers/s/mcp", second, "fixture/argv")).args
+      ?.toString().endsWith("S"),
+    true,
+  );
 });

@@ -48,6 +48,11 @@ export interface ServerDirectory {
    * `/message`) may pick the mount that still holds that session.
    */
   find(name: string, sessionId?: string): RoutedServer | undefined;
+  /**
+   * The server holding a live session (named servers): at the root paths
+   * a session stays with its server across a reload.
+   */
+  findBySession?(sessionId: string): RoutedServer | undefined;
   /** The server at `/mcp`, `/sse`, `/message` and `/`, if any. */
   readonly defaultServer: RoutedServer | undefined;
   /** Every server, in order. */

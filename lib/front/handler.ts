@@ -366,10 +366,27 @@ export class RunnerHandler implements Disposable {
         headers: { allow: "GET, HEAD" },
       });
     }
-    return await readinessOf(
+    const answer = await readinessOf(
       request,
       this.#servers,
       this.#options.sessions,
+    );
+    const auth = this.#options.auth;
+    if (auth === undefined || answer.status === 200) return answer;
+    // Probes need no token; the reasons (server names, paths, variable
+    // names) are for callers with one.
+    const caller = await auth.identify(request, {
+      subprotocol: false,
+      query: false,
+    });
+    if (typeof caller === "string") return answer;
+    const { status } = await answer.json() as { status: string };
+    const headers: Record<string, string> = {};
+    const retry = answer.headers.get("retry-after");
+    if (retry !== null) headers["retry-after"] = retry;
+    return Response.json(
+      { status, reason: "send the token to see why" },
+      { status: answer.status, headers },
     );
   }
 

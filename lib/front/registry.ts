@@ -19,6 +19,7 @@ import type {
   ConsoleBackend,
   LogFeed,
   RunnerStatus,
+  ServerStatus,
 } from "./console_backend.ts";
 import type { RoutedServer, ServerDirectory } from "./directory.ts";
 import { type MountContext, ServerMount } from "./server_mount.ts";
@@ -64,6 +65,7 @@ export class ServerRegistry
   #address = { host: "", port: 0, url: "" };
   #log: Logger;
   #reloading: Promise<ActionResult> | undefined;
+  #again: Promise<ActionResult> | undefined;
 
   /**
    * Creates an empty registry; {@linkcode apply} mounts the servers.
@@ -100,8 +102,19 @@ export class ServerRegistry
     for (const definition of file.servers) {
       seen.add(definition.name);
       const old = this.#mounts.get(definition.name);
-      if (old?.definition.fingerprint === definition.fingerprint) continue;
-      const mount = await ServerMount.create(definition, this.#context);
+      // A server that failed to set up (a missing program or directory) is
+      // set up again even when its entry did not change.
+      const failedBefore = old !== undefined && !old.disabled &&
+        old.unavailable !== undefined;
+      if (
+        old?.definition.fingerprint === definition.fingerprint && !failedBefore
+      ) continue;
+      if (this.#stop.signal.aborted) return;
+      const mount = await ServerMount.create(definition, this.#context, old);
+      if (this.#stop.signal.aborted) {
+        await mount[Symbol.asyncDispose]();
+        return;
+      }
       this.#mounts.set(definition.name, mount);
       mount.start();
       if (old !== undefined) {
@@ -111,7 +124,7 @@ export class ServerRegistry
             server: definition.name,
           },
         );
-        this.#retire(old, "was replaced by a reload", grace);
+        this.#retire(old, "was replaced by a reload", grace, false);
       }
     }
     for (const [name, mount] of this.#mounts) {
@@ -120,7 +133,7 @@ export class ServerRegistry
       this.#log.info("Server {server} was removed from the config file", {
         server: name,
       });
-      this.#retire(mount, "was removed by a reload", grace);
+      this.#retire(mount, "was removed by a reload", grace, true);
     }
     this.#fileDefault = file.defaultServer;
     this.#defaultName = this.#chooseDefault();
@@ -135,9 +148,14 @@ export class ServerRegistry
     return enabled.length === 1 ? enabled[0]!.name : undefined;
   }
 
-  #retire(mount: ServerMount, reason: string, graceMs: number): void {
+  #retire(
+    mount: ServerMount,
+    reason: string,
+    graceMs: number,
+    removed: boolean,
+  ): void {
     this.#retiring.add(mount);
-    const done = mount.retire(reason, graceMs, false, this.#stop.signal)
+    const done = mount.retire(reason, graceMs, removed, this.#stop.signal)
       .catch((error) =>
         this.#log.error("Cannot stop server {server}: {error}", {
           server: mount.name,
@@ -181,6 +199,24 @@ export class ServerRegistry
     return this.#mounts.get(name);
   }
 
+  /**
+   * The server holding a live session, by its id (of `/mcp` or
+   * `/message`): at the root paths, a session keeps its server across a
+   * reload that changed the server or the default.
+   */
+  findBySession(sessionId: string): RoutedServer | undefined {
+    for (const mount of [...this.#mounts.values(), ...this.#retiring]) {
+      const endpoints = mount.endpoints;
+      if (
+        endpoints?.http.hasSession(sessionId) ||
+        endpoints?.legacy.hasSession(sessionId)
+      ) {
+        return mount;
+      }
+    }
+    return undefined;
+  }
+
   /** The server at the root paths. */
   get defaultServer(): RoutedServer | undefined {
     return this.#defaultName === undefined
@@ -195,9 +231,23 @@ export class ServerRegistry
 
   /** The `/metrics` text of the runner and every server. */
   metricsText(): string {
-    const parts = [...this.#mounts.values(), ...this.#retiring].map((m) => ({
-      metrics: m.metrics,
-      active: m.scope.countByTransport(),
+    // A server changed by a reload shares its metrics with the mount it
+    // replaced: one set of rows, its live sessions counted together.
+    const byMetrics = new Map<Metrics, Record<string, number>>();
+    for (const mount of [...this.#mounts.values(), ...this.#retiring]) {
+      const active = byMetrics.get(mount.metrics) ?? {};
+      for (
+        const [transport, count] of Object.entries(
+          mount.scope.countByTransport(),
+        )
+      ) {
+        active[transport] = (active[transport] ?? 0) + count;
+      }
+      byMetrics.set(mount.metrics, active);
+    }
+    const parts = [...byMetrics].map(([metrics, active]) => ({
+      metrics,
+      active,
     }));
     if (this.named) {
       parts.unshift({ metrics: this.#options.metrics, active: {} });
@@ -224,8 +274,28 @@ export class ServerRegistry
    * @returns What happened.
    */
   reload(): Promise<ActionResult> {
-    // One reload at a time; a second trigger waits for the first.
-    this.#reloading ??= this.#reload().finally(() => {
+    if (this.#stop.signal.aborted) {
+      return Promise.resolve({
+        ok: false,
+        status: 503,
+        message: "Service Unavailable: the runner is shutting down",
+      });
+    }
+    // One reload at a time; a trigger during one runs one more after it, so
+    // that the newest file is the one applied.
+    if (this.#reloading !== undefined) {
+      this.#again ??= this.#reloading.then(() => {
+        this.#again = undefined;
+        return this.reload();
+      });
+      return this.#again;
+    }
+    this.#reloading = this.#reload().catch((error): ActionResult => {
+      this.#log.error("Cannot reload the config file: {error}", {
+        error: String(error),
+      });
+      return { ok: false, status: 500, message: String(error) };
+    }).finally(() => {
       this.#reloading = undefined;
     });
     return this.#reloading;
@@ -282,7 +352,7 @@ export class ServerRegistry
       tls: this.#options.tls,
       console: this.#options.console,
       maxSessions: this.#context.config.maxSessions,
-      servers: this.mounts.map((m) => m.status(base)),
+      servers: this.#statuses(base),
     };
     if (this.#options.configFile !== undefined) {
       status.configFile = this.#options.configFile;
@@ -294,6 +364,28 @@ export class ServerRegistry
       status.defaultServer = this.#defaultName;
     }
     return status;
+  }
+
+  /**
+   * Every current server, with the live sessions of the mounts a reload
+   * replaced under its name, then the removed ones still ending.
+   */
+  #statuses(base: string): ServerStatus[] {
+    const current = this.mounts.map((m) => m.status(base));
+    const removed: ServerStatus[] = [];
+    for (const mount of this.#retiring) {
+      const status = mount.status(base);
+      const same = current.find((s) => s.name === mount.name);
+      if (same === undefined) {
+        removed.push(status);
+        continue;
+      }
+      same.sessions.push(...status.sessions);
+      for (const pid of status.pids) {
+        if (!same.pids.includes(pid)) same.pids.push(pid);
+      }
+    }
+    return [...current, ...removed];
   }
 
   /** A server's stderr feed. */
@@ -356,6 +448,7 @@ export class ServerRegistry
   /** Stops every server: their sessions end first, then their children. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.#stop.abort();
+    await this.#reloading;
     await Promise.allSettled([...this.#retired]);
     await Promise.allSettled(
       this.mounts.map(async (mount) => {

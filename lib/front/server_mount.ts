@@ -63,7 +63,7 @@ export class ServerMount implements RoutedServer, AsyncDisposable {
   /** Its counts, labelled with its name. */
   readonly metrics: Metrics;
   /** Its children's stderr. */
-  readonly logs: LogRing = new LogRing();
+  readonly logs: LogRing;
   /** Its provider, while it can serve. */
   readonly provider: ChildProvider | undefined;
   #modernChild: SharedProvider | undefined;
@@ -77,15 +77,19 @@ export class ServerMount implements RoutedServer, AsyncDisposable {
     context: MountContext,
     program: string | undefined,
     failure: string | undefined,
+    previous: ServerMount | undefined,
   ) {
     this.name = definition.name;
+    // A server changed by a reload keeps its counts and its stderr buffer.
+    this.logs = previous?.logs ?? new LogRing();
     this.definition = definition;
     this.#failure = failure;
     this.#prefix = context.prefixOf(definition.name);
     this.#logger = context.logger.with({ server: definition.name });
-    this.metrics = context.labelled || context.metrics === undefined
-      ? new Metrics(context.labelled ? { server: definition.name } : {})
-      : context.metrics;
+    this.metrics = previous?.metrics ??
+      (context.labelled || context.metrics === undefined
+        ? new Metrics(context.labelled ? { server: definition.name } : {})
+        : context.metrics);
     const config = context.config;
     const runner = definition.runner;
     this.scope = new SessionScope(
@@ -158,11 +162,14 @@ export class ServerMount implements RoutedServer, AsyncDisposable {
    *
    * @param definition The server, as read from the file.
    * @param context What every mount shares.
+   * @param previous The mount it replaces at a reload, whose metrics and
+   *   stderr buffer it takes over.
    * @returns The mount (not started).
    */
   static async create(
     definition: ServerDefinition,
     context: MountContext,
+    previous?: ServerMount,
   ): Promise<ServerMount> {
     // The one server of a command was checked at startup; it runs as given.
     if (!context.labelled) {
@@ -171,16 +178,29 @@ export class ServerMount implements RoutedServer, AsyncDisposable {
         context,
         definition.program,
         undefined,
+        previous,
       );
     }
     if (definition.state !== "ok") {
-      return new ServerMount(definition, context, undefined, definition.reason);
+      return new ServerMount(
+        definition,
+        context,
+        undefined,
+        definition.reason,
+        previous,
+      );
     }
     const problem = await setupProblem(definition);
     if (typeof problem === "string") {
-      return new ServerMount(definition, context, undefined, problem);
+      return new ServerMount(definition, context, undefined, problem, previous);
     }
-    return new ServerMount(definition, context, problem.program, undefined);
+    return new ServerMount(
+      definition,
+      context,
+      problem.program,
+      undefined,
+      previous,
+    );
   }
 
   /** Whether the server is switched off in the file. */
@@ -190,7 +210,6 @@ export class ServerMount implements RoutedServer, AsyncDisposable {
 
   /** Why the server cannot serve, after "server NAME"; else undefined. */
   get unavailable(): string | undefined {
-    if (this.#removed !== undefined) return this.#removed;
     if (this.#failure === undefined) return undefined;
     return this.disabled
       ? `is ${this.#failure}`
@@ -236,19 +255,19 @@ export class ServerMount implements RoutedServer, AsyncDisposable {
    *
    * @param reason Why, after "server NAME", for the 503 of new requests.
    * @param graceMs How long live sessions may go on.
-   * @param mounted Whether its URLs still lead here (a changed server's
-   *   URLs lead to its new definition).
+   * @param removed Whether it left the file (`/status` then shows it as
+   *   `removed` while its sessions end), rather than being replaced.
    * @param signal Cuts the grace short (the runner is stopping).
    */
   async retire(
     reason: string,
     graceMs: number,
-    mounted: boolean,
+    removed: boolean,
     signal: AbortSignal,
   ): Promise<void> {
-    if (mounted) this.#removed = reason;
+    if (removed) this.#removed = reason;
     this.scope.close(`server ${this.name} ${reason}`);
-    if (this.scope.size > 0) {
+    if (this.scope.size > 0 && !signal.aborted) {
       this.#logger.info(
         "Server {server} {reason}: its {count} sessions end in {seconds} s",
         {
@@ -307,7 +326,7 @@ export class ServerMount implements RoutedServer, AsyncDisposable {
       url: base + this.#prefix,
       removed: this.#removed !== undefined,
       failed: this.#failure !== undefined,
-      unavailable: this.unavailable,
+      unavailable: this.unavailable ?? this.#removed,
     });
   }
 

@@ -144,11 +144,7 @@ export class ServerRouter {
         path.slice(SERVERS_PREFIX.length, cut === -1 ? undefined : cut),
       );
       rest = cut === -1 ? "" : path.slice(cut);
-      const sessionId = rest === MCP_PATH
-        ? request.headers.get("mcp-session-id") ?? undefined
-        : rest === LEGACY_MESSAGE_PATH
-        ? url.searchParams.get("sessionId") ?? undefined
-        : undefined;
+      const sessionId = sessionIdOf(request, url, rest);
       server = this.#context.servers.find(name, sessionId);
       if (server === undefined) {
         await request.body?.cancel();
@@ -161,7 +157,11 @@ export class ServerRouter {
         );
       }
     } else {
-      server = this.#context.servers.defaultServer;
+      const sessionId = sessionIdOf(request, url, path);
+      server = (sessionId === undefined
+        ? undefined
+        : this.#context.servers.findBySession?.(sessionId)) ??
+        this.#context.servers.defaultServer;
       const rootPath = path === MCP_PATH || path === SSE_PATH ||
         path === LEGACY_MESSAGE_PATH || (upgrade && path === "/");
       if (server === undefined && (rootPath || upgrade)) {
@@ -196,6 +196,20 @@ export class ServerRouter {
       },
     }, { status: 404 });
   }
+}
+
+/** The session id a request names: `Mcp-Session-Id`, or `?sessionId=`. */
+function sessionIdOf(
+  request: Request,
+  url: URL,
+  rest: string,
+): string | undefined {
+  const id = rest === MCP_PATH
+    ? request.headers.get("mcp-session-id")
+    : rest === LEGACY_MESSAGE_PATH
+    ? url.searchParams.get("sessionId")
+    : null;
+  return id === null || id.trim() === "" ? undefined : id.trim();
 }
 
 /** A path segment with its %-escapes decoded, or as it is when they are bad. */

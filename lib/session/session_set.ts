@@ -148,10 +148,12 @@ export class SessionSet implements AsyncDisposable, SessionAdmission {
         undefined;
   }
 
-  #leastRecentIdle(): Session | undefined {
+  #leastRecentIdle(
+    candidates: Iterable<Session> = this.#live,
+  ): Session | undefined {
     let oldest: Session | undefined;
     let since = Infinity;
-    for (const session of this.#live) {
+    for (const session of candidates) {
       const idle = session.idleSince?.();
       if (idle !== undefined && idle < since && session.end) {
         oldest = session;
@@ -166,8 +168,11 @@ export class SessionSet implements AsyncDisposable, SessionAdmission {
    * abandoned session (a client that never sent DELETE) does not lock
    * everyone out. It stops counting at once.
    */
-  #evictIdle(): boolean {
-    const session = this.#leastRecentIdle();
+  #evictIdle(
+    candidates: Iterable<Session> = this.#live,
+    cap = "--max-sessions",
+  ): boolean {
+    const session = this.#leastRecentIdle(candidates);
     if (session === undefined) return false;
     const idleMs = Date.now() - session.idleSince!()!;
     this.#live.delete(session);
@@ -176,17 +181,41 @@ export class SessionSet implements AsyncDisposable, SessionAdmission {
     session.done.then(forget, forget);
     this.#options.metrics?.sessionEvicted(session.transport);
     this.#options.logger?.info(
-      "Session {session} ended to admit a new one: it was the least recently active idle session ({ms} ms idle) and {max} sessions are open (--max-sessions)",
+      "Session {session} ended to admit a new one: it was the least recently active idle session ({ms} ms idle) and the sessions are at {cap}",
       {
         session: session.handle ?? session.id,
         ms: idleMs,
-        max: this.#options.maxSessions,
+        cap,
       },
     );
     void session.end!(
-      "Session ended to admit a new one: it was idle and the runner is at --max-sessions",
+      `Session ended to admit a new one: it was idle and the sessions are at ${cap}`,
     );
     return true;
+  }
+
+  /**
+   * At a server's own cap: ends the least recently active idle session of
+   * that server, as at `--max-sessions`.
+   *
+   * @param candidates The server's live sessions.
+   * @param cap The cap, for the log (`runner.maxSessions of NAME`).
+   * @returns The session ended, or undefined when none was idle.
+   */
+  evictIdleOf(candidates: Iterable<Session>, cap: string): Session | undefined {
+    const session = this.#leastRecentIdle(candidates);
+    if (session === undefined) return undefined;
+    return this.#evictIdle([session], cap) ? session : undefined;
+  }
+
+  /**
+   * Whether one of these sessions is idle and could be ended for room.
+   *
+   * @param candidates Sessions.
+   * @returns Whether one is.
+   */
+  hasIdle(candidates: Iterable<Session>): boolean {
+    return this.#leastRecentIdle(candidates) !== undefined;
   }
 
   /** Number of live sessions. */
@@ -295,7 +324,10 @@ export class SessionScope implements SessionAdmission {
         "retry-after": "5",
       });
     }
-    if (this.#live.size >= this.#maxSessions) {
+    if (
+      this.#live.size >= this.#maxSessions &&
+      !this.#evictIdle()
+    ) {
       return httpError(
         503,
         `Service Unavailable: server ${this.#name} has ${this.#maxSessions} sessions open (runner.maxSessions)`,
@@ -307,7 +339,19 @@ export class SessionScope implements SessionAdmission {
 
   /** Whether a new session would be refused for capacity. */
   get full(): boolean {
-    return this.#live.size >= this.#maxSessions || this.#parent.full;
+    return (this.#live.size >= this.#maxSessions &&
+      !this.#parent.hasIdle(this.#live.keys())) || this.#parent.full;
+  }
+
+  /** At the cap: ends this server's least recently active idle session. */
+  #evictIdle(): boolean {
+    const session = this.#parent.evictIdleOf(
+      this.#live.keys(),
+      `runner.maxSessions of ${this.#name}`,
+    );
+    if (session === undefined) return false;
+    this.#live.delete(session);
+    return true;
   }
 
   /**
