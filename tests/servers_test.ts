@@ -811,3 +811,65 @@ Deno.test("config file: runner.maxSessions ends the server's least recently acti
     true,
   );
 });
+
+for (const grace of [10, 0]) {
+  Deno.test(
+    `config file reload: a 2026-07-28 call running on a removed server ${
+      grace > 0
+        ? "still gets its answer within the grace"
+        : "past the grace gets an error, never no answer"
+    }`,
+    async () => {
+      const shared = new URL("./fixtures/shared_fixture.ts", import.meta.url)
+        .pathname;
+      await using config = await configDir({
+        a: fixture("A"),
+        b: { command: DENO, args: ["run", "-A", shared] },
+      });
+      await using runner = await startRunner([
+        "--config",
+        config.file,
+        "--reload-grace-seconds",
+        String(grace),
+      ]);
+      const call = fetch(`${runner.httpUrl}/servers/b/mcp`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json",
+          "mcp-protocol-version": "2026-07-28",
+          "mcp-method": "tools/call",
+          "mcp-name": "slow",
+        },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: "slow-1",
+          method: "tools/call",
+          params: {
+            name: "slow",
+            arguments: { ms: 1500 },
+            _meta: {
+              "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+              "io.modelcontextprotocol/clientCapabilities": {},
+              "io.modelcontextprotocol/clientInfo": { name: "m", version: "1" },
+            },
+          },
+        }),
+      });
+      // The call is at the child before the reload.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await writeConfig(config.file, { a: fixture("A") });
+      runner.process.kill("SIGHUP");
+      const response = await call;
+      const body = await response.json();
+      assert.equal(body.id, "slow-1", JSON.stringify(body));
+      if (grace > 0) {
+        assert.equal(response.status, 200, JSON.stringify(body));
+        assert.equal(body.result.isError ?? false, false, JSON.stringify(body));
+      } else {
+        assert.match(body.error.message, /the MCP server was stopped/);
+      }
+      assert.match(runner.stderr(), /removed b/);
+    },
+  );
+}

@@ -266,6 +266,7 @@ export class ServerMount implements RoutedServer, AsyncDisposable {
     signal: AbortSignal,
   ): Promise<void> {
     if (removed) this.#removed = reason;
+    const deadline = Date.now() + graceMs;
     this.scope.close(`server ${this.name} ${reason}`);
     if (this.scope.size > 0 && !signal.aborted) {
       this.#logger.info(
@@ -287,7 +288,24 @@ export class ServerMount implements RoutedServer, AsyncDisposable {
       signal.removeEventListener("abort", stop);
     }
     await this.scope.shutdown();
+    await this.#modernCallsEnd(deadline, signal);
     await this[Symbol.asyncDispose]();
+  }
+
+  /**
+   * Waits, until the grace's deadline, for the 2026-07-28 calls still
+   * running on the server (they have no session to wait for). Polled: the
+   * shared child has no event for its last answer.
+   */
+  async #modernCallsEnd(deadline: number, signal: AbortSignal): Promise<void> {
+    const child = this.#modernChild;
+    if (child === undefined) return;
+    for (let i = 0; i < 100_000; i++) {
+      if (child.pendingRequests === 0 || signal.aborted) return;
+      const left = deadline - Date.now();
+      if (left <= 0) return;
+      await delay(Math.min(100, left), signal);
+    }
   }
 
   /** Stops idle children (pool) before the sessions end at shutdown. */

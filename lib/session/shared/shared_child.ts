@@ -112,6 +112,11 @@ export class SharedProvider implements ChildProvider, SharedHost {
     return this.#connection?.pid;
   }
 
+  /** Requests of every session (and 2026-07-28 call) awaiting the child. */
+  get pendingRequests(): number {
+    return this.#mux.pending;
+  }
+
   /** How the child last exited (ms since the epoch in `at`), if it did. */
   lastExitStatus:
     | { code: number | null; signal: string | null; at: number }
@@ -294,6 +299,16 @@ export class SharedProvider implements ChildProvider, SharedHost {
     const connection = this.#connection;
     this.#connection = undefined;
     if (connection !== undefined) await connection.stop();
+    // What is still waiting (a 2026-07-28 call has no session to answer
+    // it) gets an error rather than no answer.
+    this.#mux.exited((key) =>
+      errorResponse(
+        key,
+        ErrorCode.ServerError,
+        "Cannot complete request: the MCP server was stopped (the runner is stopping, or a reload removed or replaced it)",
+        { restarting: false },
+      )
+    );
   }
 
   async #waitReady(ms: number): Promise<void> {
