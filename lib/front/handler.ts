@@ -19,7 +19,7 @@ import type { SessionSet } from "../session/session_set.ts";
 import type { SharedProvider } from "../session/shared/shared_child.ts";
 import type { ConsoleRouter } from "./console_backend.ts";
 import { type ServerDirectory, SingleServer } from "./directory.ts";
-import { readinessOf } from "./readiness.ts";
+import { healthOf, probeResponse, readinessOf } from "./probes.ts";
 import {
   authorityOf,
   clip,
@@ -358,69 +358,52 @@ export class RunnerHandler implements Disposable {
     return httpError(refusal.status, refusal.message, refusal.headers);
   }
 
+  /** A 405 unless the request is a GET or a HEAD. */
+  #getOnly(request: Request): Response | undefined {
+    if (request.method === "GET" || request.method === "HEAD") return undefined;
+    return this.#refuse(request, {
+      status: 405,
+      message: "Method Not Allowed: use GET",
+      headers: { allow: "GET, HEAD" },
+    });
+  }
+
   async #ready(request: Request): Promise<Response> {
-    if (request.method !== "GET" && request.method !== "HEAD") {
-      return this.#refuse(request, {
-        status: 405,
-        message: "Method Not Allowed: use GET",
-        headers: { allow: "GET, HEAD" },
-      });
-    }
-    const answer = await readinessOf(
+    const refused = this.#getOnly(request);
+    if (refused !== undefined) return refused;
+    const probe = await readinessOf(
       request,
       this.#servers,
       this.#options.sessions,
     );
-    const auth = this.#options.auth;
-    if (auth === undefined || answer.status === 200) return answer;
     // Probes need no token; the reasons (server names, paths, variable
     // names) are for callers with one.
-    const caller = await auth.identify(request, {
-      subprotocol: false,
-      query: false,
-    });
-    if (typeof caller === "string") return answer;
-    const { status } = await answer.json() as { status: string };
-    const headers: Record<string, string> = {};
-    const retry = answer.headers.get("retry-after");
-    if (retry !== null) headers["retry-after"] = retry;
-    return Response.json(
-      { status, reason: "send the token to see why" },
-      { status: answer.status, headers },
-    );
+    const auth = this.#options.auth;
+    const detailed = auth === undefined || probe.status === 200 ||
+      typeof await auth.identify(request, {
+          subprotocol: false,
+          query: false,
+        }) ===
+        "string";
+    return probeResponse(probe, detailed);
   }
 
   #metrics(request: Request): Response {
-    if (request.method !== "GET" && request.method !== "HEAD") {
-      return this.#refuse(request, {
-        status: 405,
-        message: "Method Not Allowed: use GET",
-        headers: { allow: "GET, HEAD" },
+    return this.#getOnly(request) ??
+      new Response(this.#servers.metricsText(), {
+        headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
       });
-    }
-    const text = this.#servers.metricsText();
-    return new Response(text, {
-      headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
-    });
   }
 
   #health(request: Request): Response {
-    if (request.method !== "GET" && request.method !== "HEAD") {
-      return this.#refuse(request, {
-        status: 405,
-        message: "Method Not Allowed: use GET",
-        headers: { allow: "GET, HEAD" },
-      });
-    }
-    const sessions = this.#options.sessions;
-    return Response.json({
-      status: this.#options.sessions.stopping ? "stopping" : "ok",
-      sessions: sessions.size,
-      sessionsByTransport: sessions.countByTransport(),
-      sessionsTotal: sessions.total,
-      uptimeSeconds: Math.round((Date.now() - this.#startedAt) / 1000),
-      version: this.#options.version,
-    });
+    return this.#getOnly(request) ??
+      Response.json(
+        healthOf(
+          this.#options.sessions,
+          this.#startedAt,
+          this.#options.version,
+        ),
+      );
   }
 }
 
