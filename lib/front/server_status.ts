@@ -9,7 +9,7 @@
 import type { ServerDefinition } from "../config/server_file.ts";
 import type { ChildProvider } from "../session/channel.ts";
 import { PoolProvider } from "../session/pool.ts";
-import type { SessionScope } from "../session/session_set.ts";
+import type { SessionScope } from "../session/session_scope.ts";
 import { SharedProvider } from "../session/shared/shared_child.ts";
 import type { ServerStatus, SessionStatus } from "./console_backend.ts";
 
