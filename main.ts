@@ -10,6 +10,7 @@
  * @module
  */
 
+import { resolve } from "node:path";
 import denoConfig from "./deno.json" with { type: "json" };
 import { TokenAuth, tokensFor } from "./lib/security/auth.ts";
 import { ConfigError, helpText, parseConfig } from "./lib/config/config.ts";
@@ -116,12 +117,6 @@ function commandServer(config: Config): ServerDefinition {
   };
 }
 
-/** An absolute path for one relative to the working directory. */
-function resolvePath(path: string): string {
-  if (path.startsWith("/") || /^[A-Za-z]:[\\/]/.test(path)) return path;
-  return `${Deno.cwd()}/${path}`.replace(/\/\.\//g, "/");
-}
-
 /** `mcp-server-runner healthcheck`: exit 0 when /healthz answers ok, else 1. */
 async function healthcheck(args: string[]): Promise<number> {
   let target;
@@ -180,7 +175,7 @@ export async function main(args: string[]): Promise<number> {
   let file: ServerFile | undefined;
   const configPath = config.configFile === undefined
     ? undefined
-    : resolvePath(config.configFile);
+    : resolve(config.configFile);
   let resolved: string | undefined;
   if (configPath !== undefined) {
     try {

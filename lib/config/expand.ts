@@ -9,6 +9,8 @@
  * @module
  */
 
+import { basename } from "node:path";
+
 /** What `${…}` expands from. */
 export interface ExpandContext {
   /** The runner's environment over its `.env` file. */
@@ -99,9 +101,4 @@ function resolve(inner: string, context: ExpandContext): string | undefined {
     return inner.slice(fallback + 2);
   }
   throw new ExpandError(`references unset variable ${name}`);
-}
-
-function basename(path: string): string {
-  const parts = path.split(/[\\/]/).filter((part) => part !== "");
-  return parts.at(-1) ?? path;
 }

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { basename, dirname, resolve } from "node:path";
 import { childEnvironment } from "./child_env.ts";
 import { parseEnvFile } from "./env_file.ts";
 import { expand, type ExpandContext, ExpandError } from "./expand.ts";
@@ -260,12 +261,12 @@ function readEntry(
     };
     const workdir = cwd === undefined
       ? scope.dir
-      : absolute(scope.dir, field("cwd", cwd));
+      : resolve(scope.dir, field("cwd", cwd));
     const program = field("command", command!);
     const expandedArgs = args.map((arg, i) => field(`args[${i}]`, arg));
     const own: Record<string, string | null> = {};
     if (envFile !== undefined) {
-      const file = absolute(scope.dir, field("envFile", envFile));
+      const file = resolve(scope.dir, field("envFile", envFile));
       const text = scope.options.readFile(file);
       if (text === undefined) {
         throw new ExpandError(
@@ -295,7 +296,7 @@ function readEntry(
     }
     const server: ServerDefinition = {
       ...base,
-      program: isPathLike(program) ? absolute(workdir, program) : program,
+      program: isPathLike(program) ? resolve(workdir, program) : program,
       args: expandedArgs,
       env: childEnv,
       cwd: workdir,
@@ -381,25 +382,8 @@ function isPathLike(program: string): boolean {
   return program.includes("/") || program.includes("\\");
 }
 
-function dirname(path: string): string {
-  const cut = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
-  return cut <= 0 ? (cut === 0 ? "/" : ".") : path.slice(0, cut);
-}
-
 /** `${workspaceFolder}`: the file's folder, or its parent for `.vscode/`. */
 function workspaceOf(dir: string): string {
-  const base = dir.split(/[\\/]/).at(-1);
+  const base = basename(dir);
   return base === ".vscode" || base === ".cursor" ? dirname(dir) : dir;
-}
-
-function absolute(dir: string, path: string): string {
-  if (path.startsWith("/") || /^[A-Za-z]:[\\/]/.test(path)) return path;
-  if (path === "~" || path.startsWith("~/")) return path;
-  const joined = `${dir}/${path}`.split("/");
-  const parts: string[] = [];
-  for (const part of joined) {
-    if (part === "..") parts.pop();
-    else if (part !== "." && part !== "") parts.push(part);
-  }
-  return `${dir.startsWith("/") ? "/" : ""}${parts.join("/")}`;
 }
