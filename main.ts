@@ -24,6 +24,7 @@ import {
 } from "./lib/front/banner.ts";
 import { BodyBudget } from "./lib/http/body_budget.ts";
 import { ServerRegistry } from "./lib/front/registry.ts";
+import { RegistryConsole } from "./lib/front/registry_console.ts";
 import { ConsoleRoutes } from "./lib/front/console.ts";
 import {
   readServerFile,
@@ -259,16 +260,12 @@ export async function main(args: string[]): Promise<number> {
   });
   const registry = new ServerRegistry({
     named: file !== undefined,
-    configFile: configPath,
     load: configPath === undefined
       ? undefined
       : () => loadServerFile(config, configPath),
     defaultServer: config.defaultServer,
     reloadGraceMs: config.reloadGraceSeconds * 1000,
     metrics,
-    auth: auth !== undefined,
-    tls: tls !== undefined,
-    console: config.console,
     config,
     guard,
     sessions,
@@ -339,7 +336,15 @@ export async function main(args: string[]): Promise<number> {
       auth,
       metrics,
       console: new ConsoleRoutes({
-        backend: registry,
+        backend: new RegistryConsole(registry, {
+          version: VERSION,
+          maxSessions: config.maxSessions,
+          auth: auth !== undefined,
+          tls: tls !== undefined,
+          console: config.console,
+          configFile: configPath,
+          logger: logger(),
+        }),
         enabled: config.console,
         logger: logger("console"),
       }),

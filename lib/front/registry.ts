@@ -5,22 +5,15 @@
  * added ones are mounted at once, removed ones refuse new sessions while
  * their live sessions run out a grace period, changed ones serve new
  * sessions with the new definition while old sessions keep their child.
- * The registry is also what `/status` and the console read.
+ * `/status` and the console read it through `registry_console.ts`.
  *
  * @module
  */
 
-import type { ServerDefinition, ServerFile } from "../config/server_file.ts";
+import type { ServerFile } from "../config/server_file.ts";
 import type { Logger } from "../observe/log.ts";
-import type { Metrics } from "../observe/metrics.ts";
-import { Metrics as MetricsClass } from "../observe/metrics.ts";
-import type {
-  ActionResult,
-  ConsoleBackend,
-  LogFeed,
-  RunnerStatus,
-  ServerStatus,
-} from "./console_backend.ts";
+import { Metrics } from "../observe/metrics.ts";
+import type { ActionResult } from "./console_backend.ts";
 import type { RoutedServer, ServerDirectory } from "./directory.ts";
 import { type MountContext, ServerMount } from "./server_mount.ts";
 
@@ -29,8 +22,6 @@ export interface RegistryOptions
   extends Omit<MountContext, "labelled" | "prefixOf"> {
   /** Whether servers are named (a config file) or one command's. */
   named: boolean;
-  /** The config file, for `/status`; re-read by {@linkcode reload}. */
-  configFile?: string | undefined;
   /** Reads the config file again (for a reload). */
   load?: (() => Promise<ServerFile>) | undefined;
   /** `--default-server`. */
@@ -39,17 +30,10 @@ export interface RegistryOptions
   reloadGraceMs: number;
   /** The runner's own counts (refusals before a server is known). */
   metrics: Metrics;
-  /** For `/status`. */
-  auth: boolean;
-  /** For `/status`. */
-  tls: boolean;
-  /** For `/status`. */
-  console: boolean;
 }
 
 /** Every server, by name. */
-export class ServerRegistry
-  implements ServerDirectory, ConsoleBackend, AsyncDisposable {
+export class ServerRegistry implements ServerDirectory, AsyncDisposable {
   readonly named: boolean;
   #options: RegistryOptions;
   #context: MountContext;
@@ -61,7 +45,6 @@ export class ServerRegistry
   #fileDefault: string | undefined;
   #configError: string | undefined;
   #stop = new AbortController();
-  #startedAt = Date.now();
   #address = { host: "", port: 0, url: "" };
   #log: Logger;
   #reloading: Promise<ActionResult> | undefined;
@@ -186,14 +169,7 @@ export class ServerRegistry
   find(name: string, sessionId?: string): RoutedServer | undefined {
     if (sessionId !== undefined && sessionId !== "") {
       for (const mount of this.#retiring) {
-        if (mount.name !== name) continue;
-        const endpoints = mount.endpoints;
-        if (
-          endpoints?.http.hasSession(sessionId) ||
-          endpoints?.legacy.hasSession(sessionId)
-        ) {
-          return mount;
-        }
+        if (mount.name === name && mount.holds(sessionId)) return mount;
       }
     }
     return this.#mounts.get(name);
@@ -205,16 +181,27 @@ export class ServerRegistry
    * reload that changed the server or the default.
    */
   findBySession(sessionId: string): RoutedServer | undefined {
-    for (const mount of [...this.#mounts.values(), ...this.#retiring]) {
-      const endpoints = mount.endpoints;
-      if (
-        endpoints?.http.hasSession(sessionId) ||
-        endpoints?.legacy.hasSession(sessionId)
-      ) {
-        return mount;
-      }
-    }
-    return undefined;
+    return this.#everyMount().find((mount) => mount.holds(sessionId));
+  }
+
+  /** Current mounts, then those a reload removed or replaced. */
+  #everyMount(): ServerMount[] {
+    return [...this.#mounts.values(), ...this.#retiring];
+  }
+
+  /** Mounts a reload removed or replaced whose sessions are ending. */
+  get retiring(): ServerMount[] {
+    return [...this.#retiring];
+  }
+
+  /** The last reload's error, while the running servers are kept. */
+  get configError(): string | undefined {
+    return this.#configError;
+  }
+
+  /** The runner's address (from `setAddress`) and when it started. */
+  get address(): { host: string; port: number; url: string } {
+    return this.#address;
   }
 
   /** The server at the root paths. */
@@ -234,7 +221,7 @@ export class ServerRegistry
     // A server changed by a reload shares its metrics with the mount it
     // replaced: one set of rows, its live sessions counted together.
     const byMetrics = new Map<Metrics, Record<string, number>>();
-    for (const mount of [...this.#mounts.values(), ...this.#retiring]) {
+    for (const mount of this.#everyMount()) {
       const active = byMetrics.get(mount.metrics) ?? {};
       for (
         const [transport, count] of Object.entries(
@@ -252,7 +239,7 @@ export class ServerRegistry
     if (this.named) {
       parts.unshift({ metrics: this.#options.metrics, active: {} });
     }
-    return MetricsClass.renderAll(parts);
+    return Metrics.renderAll(parts);
   }
 
   /** Starts nothing more; stops idle pool children. */
@@ -262,7 +249,7 @@ export class ServerRegistry
 
   /** Kills every child of every server at once. */
   killNow(): void {
-    for (const mount of [...this.#mounts.values(), ...this.#retiring]) {
+    for (const mount of this.#everyMount()) {
       mount.killNow();
     }
   }
@@ -339,110 +326,6 @@ export class ServerRegistry
     return new Map(
       [...this.#mounts].map(([name, m]) => [name, m.definition.fingerprint]),
     );
-  }
-
-  /** The `/status` snapshot. */
-  status(): RunnerStatus {
-    const base = this.#address.url.replace(/\/$/, "");
-    const status: RunnerStatus = {
-      version: this.#context.version,
-      uptimeSeconds: Math.round((Date.now() - this.#startedAt) / 1000),
-      address: this.#address,
-      auth: this.#options.auth,
-      tls: this.#options.tls,
-      console: this.#options.console,
-      maxSessions: this.#context.config.maxSessions,
-      servers: this.#statuses(base),
-    };
-    if (this.#options.configFile !== undefined) {
-      status.configFile = this.#options.configFile;
-    }
-    if (this.#configError !== undefined) {
-      status.configError = this.#configError;
-    }
-    if (this.#defaultName !== undefined) {
-      status.defaultServer = this.#defaultName;
-    }
-    return status;
-  }
-
-  /**
-   * Every current server, with the live sessions of the mounts a reload
-   * replaced under its name, then the removed ones still ending.
-   */
-  #statuses(base: string): ServerStatus[] {
-    const current = this.mounts.map((m) => m.status(base));
-    const removed: ServerStatus[] = [];
-    for (const mount of this.#retiring) {
-      const status = mount.status(base);
-      const same = current.find((s) => s.name === mount.name);
-      if (same === undefined) {
-        removed.push(status);
-        continue;
-      }
-      same.sessions.push(...status.sessions);
-      for (const pid of status.pids) {
-        if (!same.pids.includes(pid)) same.pids.push(pid);
-      }
-    }
-    return [...current, ...removed];
-  }
-
-  /** A server's stderr feed. */
-  logs(server: string): LogFeed | undefined {
-    return this.#mounts.get(server)?.logs;
-  }
-
-  /** Restarts a server's shared child. */
-  restart(server: string): Promise<ActionResult> {
-    const mount = this.#mounts.get(server);
-    if (mount === undefined) {
-      return Promise.resolve({
-        ok: false,
-        status: 404,
-        message: `Not Found: no server is named "${server.slice(0, 64)}"`,
-      });
-    }
-    if (!mount.restart()) {
-      return Promise.resolve({
-        ok: false,
-        status: 409,
-        message:
-          `Conflict: server ${server} has no shared child to restart (per-session mode starts a child per session)`,
-      });
-    }
-    this.#log.info("Restarting the shared child of server {server} (console)", {
-      server,
-    });
-    return Promise.resolve({ ok: true, detail: `server ${server} restarting` });
-  }
-
-  /** Ends a session by id. */
-  async endSession(id: string): Promise<ActionResult> {
-    for (const mount of [...this.#mounts.values(), ...this.#retiring]) {
-      for (const [session] of mount.scope.entries()) {
-        if ((session.handle ?? session.id) !== id) continue;
-        this.#log.info("Ending session {session} (console)", {
-          session: session.handle ?? session.id,
-        });
-        await (session.end?.("Session ended from the console") ??
-          session.shutdown());
-        return { ok: true, detail: `session ${id} ended` };
-      }
-    }
-    return {
-      ok: false,
-      status: 404,
-      message: `Not Found: no live session has id "${id.slice(0, 64)}"`,
-    };
-  }
-
-  /** Whether any server's definition is a failed one (for --strict-config). */
-  failures(): ServerDefinition[] {
-    return this.mounts.filter((m) =>
-      m.definition.state === "failed" ||
-      (!m.disabled && m.unavailable !== undefined)
-    ).map((m) => m.definition);
   }
 
   /** Stops every server: their sessions end first, then their children. */

@@ -204,6 +204,20 @@ export class ServerMount implements RoutedServer, AsyncDisposable {
     );
   }
 
+  /**
+   * Whether a live Streamable HTTP or SSE session of this server has this
+   * id.
+   *
+   * @param sessionId The `Mcp-Session-Id` or `sessionId`.
+   * @returns Whether one has.
+   */
+  holds(sessionId: string): boolean {
+    const endpoints = this.endpoints;
+    return endpoints !== undefined &&
+      (endpoints.http.hasSession(sessionId) ||
+        endpoints.legacy.hasSession(sessionId));
+  }
+
   /** Whether the server is switched off in the file. */
   get disabled(): boolean {
     return this.definition.state === "disabled";
