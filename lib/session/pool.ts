@@ -8,6 +8,7 @@
  * @module
  */
 
+import { Backoff } from "./restart_policy.ts";
 import { ChildConnection } from "../child/connection.ts";
 import type {
   Availability,
@@ -33,10 +34,8 @@ interface Idle {
   label: string;
 }
 
-const FIRST_BACKOFF_MS = 250;
 /** How long after a session takes a child the pool spawns its successor. */
 const REFILL_DELAY_MS = 100;
-const MAX_BACKOFF_MS = 30_000;
 const AVAILABLE: Availability = Object.freeze({ ok: true });
 
 /** A pool of children started ahead, each for one session. */
@@ -45,7 +44,7 @@ export class PoolProvider implements ChildProvider {
   #options: PoolOptions;
   #idle: Idle[] = [];
   #stopping = false;
-  #attempt = 0;
+  #delays = new Backoff();
   #refill: ReturnType<typeof setTimeout> | undefined;
   #recycle: ReturnType<typeof setTimeout> | undefined;
   #counter = 0;
@@ -161,16 +160,12 @@ export class PoolProvider implements ChildProvider {
         })
       );
     }
-    if (this.#idle.length >= this.#options.size) this.#attempt = 0;
+    if (this.#idle.length >= this.#options.size) this.#delays.reset();
     this.#armRecycle();
   }
 
   #backoff(): void {
-    const wait = Math.min(
-      MAX_BACKOFF_MS,
-      FIRST_BACKOFF_MS * 2 ** this.#attempt++,
-    );
-    this.#schedule(Math.round(wait * (0.8 + Math.random() * 0.4)));
+    this.#schedule(this.#delays.next());
   }
 
   /** Replaces idle children older than the TTL, oldest first. */

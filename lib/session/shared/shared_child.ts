@@ -25,6 +25,11 @@ import type {
 import { overflowError } from "../direct_channel.ts";
 import type { ProviderOptions } from "../per_session.ts";
 import { Multiplexer } from "./multiplexer.ts";
+import {
+  CRASH_LOOP_EXITS,
+  CRASH_WINDOW_MS,
+  RestartPolicy,
+} from "../restart_policy.ts";
 import { sharedMetrics } from "./shared_metrics.ts";
 import type { SharedPolicy } from "./policy.ts";
 import { SharedChannel, type SharedHost } from "./shared_channel.ts";
@@ -50,18 +55,13 @@ export interface SharedOptions extends ProviderOptions {
   version: string;
 }
 
-/** Exits within {@linkcode CRASH_WINDOW_MS} that mark the child failed. */
-export const CRASH_LOOP_EXITS = 5;
-/** The window of the crash-loop breaker. */
-export const CRASH_WINDOW_MS = 120_000;
-/** While failed: one new attempt this often. */
-export const FAILED_RETRY_MS = 60_000;
-/** First restart delay, doubled up to {@linkcode MAX_BACKOFF_MS}. */
-export const FIRST_BACKOFF_MS = 250;
-/** Longest restart delay. */
-export const MAX_BACKOFF_MS = 30_000;
-/** Ready this long: the backoff starts again from the first delay. */
-const STABLE_MS = 60_000;
+export {
+  CRASH_LOOP_EXITS,
+  CRASH_WINDOW_MS,
+  FAILED_RETRY_MS,
+  FIRST_BACKOFF_MS,
+  MAX_BACKOFF_MS,
+} from "../restart_policy.ts";
 /** The runner's own initialize must be answered within this. */
 const HANDSHAKE_TIMEOUT_MS = 60_000;
 
@@ -76,9 +76,7 @@ export class SharedProvider implements ChildProvider, SharedHost {
   #result: string | undefined;
   #summary: string | undefined;
   #capabilities: Record<string, unknown> = {};
-  #exits: number[] = [];
-  #attempt = 0;
-  #readyAt = 0;
+  #restarts = new RestartPolicy();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #nextAttemptAt = 0;
   #lastExit = "";
@@ -143,7 +141,7 @@ export class SharedProvider implements ChildProvider, SharedHost {
     }
     if (this.#connection === undefined) return false;
     // A restart asked for is not a crash: the next start has no delay.
-    this.#attempt = 0;
+    this.#restarts.reset();
     this.#connection.killNow();
     return true;
   }
@@ -416,7 +414,7 @@ export class SharedProvider implements ChildProvider, SharedHost {
     this.#mux.notify("notifications/initialized");
     this.#probeModern();
     this.#state = "ready";
-    this.#readyAt = Date.now();
+    this.#restarts.ready();
     this.#ready.resolve();
     log.info(
       "Shared MCP server ready (pid {pid}, protocol {version})",
@@ -460,6 +458,13 @@ export class SharedProvider implements ChildProvider, SharedHost {
     void connection.stop().then(
       (result: StopResult) => this.#exited(why.slice(0, 200), result.status),
       () => this.#exited(why.slice(0, 200), undefined),
+    ).catch((error) =>
+      this.#options.logger.error(
+        "Cannot restart the shared MCP server: {error}",
+        {
+          error: String(error),
+        },
+      )
     );
   }
 
@@ -500,31 +505,21 @@ export class SharedProvider implements ChildProvider, SharedHost {
       }
     }
     const now = Date.now();
-    if (this.#readyAt > 0 && now - this.#readyAt > STABLE_MS) this.#attempt = 0;
-    this.#readyAt = 0;
-    this.#exits = this.#exits.filter((t) => now - t < CRASH_WINDOW_MS);
-    this.#exits.push(now);
-    let wait: number;
-    if (this.#exits.length >= CRASH_LOOP_EXITS) {
+    const next = this.#restarts.exited(now);
+    const wait = next.waitMs;
+    if (next.failed) {
       this.#state = "failed";
-      wait = FAILED_RETRY_MS;
       log.error(
         "Shared MCP server {how}: {count} exits within {window} s, giving up for {wait} s",
         {
           how: this.#lastExit,
-          count: this.#exits.length,
+          count: next.exits,
           window: CRASH_WINDOW_MS / 1000,
           wait: wait / 1000,
         },
       );
-      this.#exits = [];
     } else {
       this.#state = "backoff";
-      const base = Math.min(
-        MAX_BACKOFF_MS,
-        FIRST_BACKOFF_MS * 2 ** this.#attempt++,
-      );
-      wait = Math.round(base * (0.8 + Math.random() * 0.4));
       log.warning("Shared MCP server {how}; starting it again in {wait} ms", {
         how,
         wait,
