@@ -347,39 +347,38 @@ async function drainStderr(
         { signal },
       )
     ) {
-      if (sink.onStderr !== undefined) {
-        const overflow = line instanceof LineOverflow;
-        sink.onStderr(
-          decoder.decode(overflow ? line.head : line),
-          sink.pid,
-          overflow,
-        );
-      }
+      const overflow = line instanceof LineOverflow;
       const now = Date.now();
       if (now - windowStart >= 1000) {
         reportSuppressed();
         windowStart = now;
         logged = 0;
       }
-      if (logged >= MAX_STDERR_LINES_PER_SECOND) {
+      const suppress = logged >= MAX_STDERR_LINES_PER_SECOND;
+      // A flood the log drops is decoded only for the console's buffer.
+      if (suppress && sink.onStderr === undefined) {
+        suppressed++;
+        continue;
+      }
+      const text = decoder.decode(overflow ? line.head : line);
+      try {
+        sink.onStderr?.(text, sink.pid, overflow);
+      } catch {
+        // The console's buffer must never stop stderr from being drained.
+      }
+      if (suppress) {
         suppressed++;
         continue;
       }
       logged++;
-      if (line instanceof LineOverflow) {
-        logger.info(
-          "{session} stderr: {line}… ({size} bytes, truncated)",
-          {
-            session,
-            line: decoder.decode(line.head),
-            size: line.size,
-          },
-        );
-      } else {
-        logger.info("{session} stderr: {line}", {
+      if (overflow) {
+        logger.info("{session} stderr: {line}… ({size} bytes, truncated)", {
           session,
-          line: decoder.decode(line),
+          line: text,
+          size: line.size,
         });
+      } else {
+        logger.info("{session} stderr: {line}", { session, line: text });
       }
     }
   } catch (error) {
